@@ -1,0 +1,87 @@
+//! `heatlake`: generate, import and query web interaction events in a Delta Lake table.
+//!
+//! The binary only parses arguments, shows progress and maps errors to exit codes; the work is
+//! done by the library crates, where tests can reach it.
+
+mod commands;
+mod progress;
+mod secret;
+
+use std::io::ErrorKind;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Heatlake: web interaction events (page views, clicks, moves, scrolls) in a Delta Lake table,
+/// private by design, queried with SQL.
+#[derive(Debug, Parser)]
+#[command(name = "heatlake", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate a deterministic synthetic data set (NDJSON wire format, or Parquet).
+    Gen(commands::generate::GenArgs),
+    /// Import NDJSON event files (plain or gzip) into the events table, in one commit.
+    Import(commands::import::ImportArgs),
+    /// Run SQL over the events table: a query, a file of queries, or an interactive shell.
+    Sql(commands::sql::SqlArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("heatlake: cannot start the async runtime: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Gen(args) => commands::generate::run(args).await,
+            Command::Import(args) => commands::import::run(args).await,
+            Command::Sql(args) => commands::sql::run(args).await,
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("heatlake: {}", error_message(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes on one line, leaving out a cause whose text the message before it
+/// already shows (many library errors print their source as part of their own message).
+fn error_message(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            if !message.is_empty() {
+                message.push_str(": ");
+            }
+            message.push_str(&text);
+        }
+    }
+    message
+}
+
+/// A closed stdout (`heatlake sql ... | head`) is the reader's choice, not a failure.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == ErrorKind::BrokenPipe)
+            || cause.to_string().contains("Broken pipe")
+    })
+}

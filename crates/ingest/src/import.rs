@@ -1,0 +1,413 @@
+//! A batch import: input files → validated, privacy-protected events → sorted data files per
+//! partition → one Delta commit.
+//!
+//! Parsing runs on its own thread and hands finished partition chunks to the writer over a
+//! bounded channel, so decoding and Parquet encoding overlap on two cores while memory stays
+//! bounded by [`ImportOptions::buffered_rows_max`]. Data files are invisible until the single
+//! commit at the end; when anything fails before it, the files written so far are deleted and the
+//! table is left exactly as it was.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use arrow::array::RecordBatch;
+use deltalake::kernel::transaction::CommitBuilder;
+use deltalake::kernel::{Action, Add};
+use deltalake::protocol::{DeltaOperation, SaveMode};
+use heatlake_model::schema::PARTITION_COLUMNS;
+use heatlake_model::{EventBatchBuilder, IngestContext, decode_line};
+use heatlake_table::TableLocation;
+use object_store::ObjectStoreExt;
+use object_store::path::Path as StorePath;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::reader::{Line, LineReader};
+use crate::writer::DataFileWriter;
+use crate::{Error, ImportOptions, Result};
+
+/// Partition chunks waiting for the writer; two keep both cores busy without piling up memory.
+const CHUNKS_IN_FLIGHT_MAX: usize = 2;
+
+/// A line that was not imported, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejection {
+    /// The input file.
+    pub path: PathBuf,
+    /// The line number, 1-based.
+    pub line: u64,
+    /// Why it was rejected.
+    pub reason: String,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.path.display(), self.line, self.reason)
+    }
+}
+
+/// Counters an import advances as it goes, for progress displays.
+#[derive(Debug, Default)]
+pub struct ImportProgress {
+    /// Bytes read from the input files (compressed bytes for gzip inputs).
+    pub bytes_read: Arc<AtomicU64>,
+    /// Events accepted so far.
+    pub events: AtomicU64,
+    /// Data files written so far.
+    pub files_written: AtomicU64,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportReport {
+    /// The table version the import committed.
+    pub version: u64,
+    /// Whether the import created the table.
+    pub created: bool,
+    /// Lines read, blank lines included.
+    pub lines: u64,
+    /// Events committed.
+    pub events: u64,
+    /// Events committed per type.
+    pub events_by_type: BTreeMap<String, u64>,
+    /// Lines rejected (at most `max_errors`).
+    pub rejected: Vec<Rejection>,
+    /// Data files committed.
+    pub data_files: u64,
+    /// Bytes of the data files.
+    pub data_bytes: u64,
+    /// Partitions (site, date) written to.
+    pub partitions: u64,
+}
+
+/// Imports `inputs` (NDJSON files, plain or gzip; `-` for standard input) into the table at
+/// `location`, creating it on first import.
+pub async fn import(
+    location: &TableLocation,
+    inputs: &[PathBuf],
+    options: &ImportOptions,
+    progress: Arc<ImportProgress>,
+) -> Result<ImportReport> {
+    // Fail on an unreachable or unauthorised store before reading any input.
+    let table = heatlake_table::open_if_exists(location).await?;
+    // A local table's directory must exist before files are written into it; if this import
+    // creates it and then fails, it removes it again.
+    let created_directory = match location.local_path() {
+        Some(path) if !path.exists() => {
+            std::fs::create_dir_all(&path).map_err(|source| Error::Read {
+                path: path.clone(),
+                source,
+            })?;
+            Some(path)
+        }
+        _ => None,
+    };
+    let writer = DataFileWriter::new(location.clone(), options)?;
+    let (sender, mut receiver) = mpsc::channel::<Chunk>(CHUNKS_IN_FLIGHT_MAX);
+    let parser = {
+        let inputs = inputs.to_vec();
+        let options = options.clone();
+        let progress = Arc::clone(&progress);
+        tokio::task::spawn_blocking(move || parse_inputs(&inputs, &options, &progress, &sender))
+    };
+    let mut adds: Vec<Add> = Vec::new();
+    let mut write_error = None;
+    while let Some(chunk) = receiver.recv().await {
+        match writer
+            .write(&chunk.site, chunk.date_days, chunk.batch)
+            .await
+        {
+            Ok(files) => {
+                progress
+                    .files_written
+                    .fetch_add(files.len() as u64, Ordering::Relaxed);
+                adds.extend(files);
+            }
+            Err(error) => {
+                write_error = Some(error);
+                break;
+            }
+        }
+    }
+    // Closing the receiver stops the parser at its next chunk.
+    drop(receiver);
+    let parsed = parser.await.expect("the parser thread does not panic");
+    let outcome = match (write_error, parsed) {
+        (Some(error), _) | (None, Err(error)) => Err(error),
+        (None, Ok(parsed)) if parsed.events == 0 => Err(Error::NoEvents),
+        (None, Ok(parsed)) => commit(location, table, &adds, parsed).await,
+    };
+    if outcome.is_err() {
+        delete_files(location, &adds).await;
+        if let Some(path) = created_directory {
+            let _ = std::fs::remove_dir_all(path);
+        }
+    }
+    outcome
+}
+
+/// One partition's rows, ready to be sorted and written.
+struct Chunk {
+    site: String,
+    date_days: i32,
+    batch: RecordBatch,
+}
+
+/// What parsing found, before the commit.
+struct Parsed {
+    lines: u64,
+    events: u64,
+    events_by_type: BTreeMap<String, u64>,
+    rejected: Vec<Rejection>,
+    partitions: u64,
+}
+
+fn parse_inputs(
+    inputs: &[PathBuf],
+    options: &ImportOptions,
+    progress: &ImportProgress,
+    sender: &mpsc::Sender<Chunk>,
+) -> Result<Parsed> {
+    let received_at_ms = options
+        .received_at_ms
+        .unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
+    let mut context = IngestContext::new(
+        options.id_secret.clone(),
+        options.privacy.clone(),
+        received_at_ms,
+    );
+    let mut partitions = PartitionBuffers::new(options, sender);
+    let mut parsed = Parsed {
+        lines: 0,
+        events: 0,
+        events_by_type: BTreeMap::new(),
+        rejected: Vec::new(),
+        partitions: 0,
+    };
+    let mut per_type = [0u64; heatlake_model::EventType::ALL.len()];
+    for path in inputs {
+        let mut reader = LineReader::open(
+            path,
+            options.line_bytes_max,
+            Arc::clone(&progress.bytes_read),
+        )
+        .map_err(|source| Error::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let gzip = reader.is_gzip();
+        loop {
+            let line = match reader.next_line() {
+                Ok(Some(line)) => line,
+                Ok(None) => break,
+                Err(source) if gzip => {
+                    return Err(Error::Gzip {
+                        path: path.clone(),
+                        line: reader.line_number(),
+                        source,
+                    });
+                }
+                Err(source) => {
+                    return Err(Error::Read {
+                        path: path.clone(),
+                        source,
+                    });
+                }
+            };
+            parsed.lines += 1;
+            let outcome = match line {
+                Line::Complete(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => continue,
+                Line::Complete(bytes) => decode_line(bytes)
+                    .and_then(|wire| context.accept(wire))
+                    .map_err(|error| error.to_string())
+                    .map(|event| {
+                        per_type[event.event_type as usize] += 1;
+                        partitions.append(&event)
+                    }),
+                Line::TooLong { bytes } => Err(format!(
+                    "line of {bytes} bytes is longer than the {} allowed",
+                    options.line_bytes_max
+                )),
+            };
+            match outcome {
+                Ok(send) => {
+                    parsed.events += 1;
+                    if parsed.events % 4096 == 0 {
+                        progress.events.store(parsed.events, Ordering::Relaxed);
+                    }
+                    send?;
+                }
+                Err(reason) => {
+                    let rejection = Rejection {
+                        path: path.clone(),
+                        line: reader.line_number(),
+                        reason,
+                    };
+                    if parsed.rejected.len() as u64 >= options.max_errors {
+                        let first = parsed.rejected.first().unwrap_or(&rejection).to_string();
+                        return Err(Error::TooManyRejected {
+                            rejected: parsed.rejected.len() as u64 + 1,
+                            max_errors: options.max_errors,
+                            first,
+                        });
+                    }
+                    parsed.rejected.push(rejection);
+                }
+            }
+        }
+    }
+    progress.events.store(parsed.events, Ordering::Relaxed);
+    parsed.partitions = partitions.finish()?;
+    for event_type in heatlake_model::EventType::ALL {
+        let count = per_type[event_type as usize];
+        if count > 0 {
+            parsed.events_by_type.insert(event_type.to_string(), count);
+        }
+    }
+    Ok(parsed)
+}
+
+/// Arrow builders per (site, date), bounded in rows per partition and in total.
+struct PartitionBuffers<'a> {
+    buffers: HashMap<(String, i32), EventBatchBuilder>,
+    buffered_rows: usize,
+    file_rows_max: usize,
+    buffered_rows_max: usize,
+    partitions_seen: std::collections::HashSet<(String, i32)>,
+    sender: &'a mpsc::Sender<Chunk>,
+}
+
+impl<'a> PartitionBuffers<'a> {
+    fn new(options: &ImportOptions, sender: &'a mpsc::Sender<Chunk>) -> Self {
+        Self {
+            buffers: HashMap::new(),
+            buffered_rows: 0,
+            file_rows_max: options.file_rows_max.max(1),
+            buffered_rows_max: options.buffered_rows_max.max(1),
+            partitions_seen: Default::default(),
+            sender,
+        }
+    }
+
+    /// Appends an event; writes out a partition when a bound is reached.
+    fn append(&mut self, event: &heatlake_model::Event<'_>) -> Result<()> {
+        let key = (event.site.as_ref(), event.date_days);
+        // Look up by borrowed parts first: allocating the key for every event is measurable.
+        let builder = match self
+            .buffers
+            .iter_mut()
+            .find(|((site, date), _)| (site.as_str(), *date) == key)
+        {
+            Some((_, builder)) => builder,
+            None => {
+                let owned = (event.site.to_string(), event.date_days);
+                self.partitions_seen.insert(owned.clone());
+                self.buffers
+                    .entry(owned)
+                    .or_insert_with(|| EventBatchBuilder::with_capacity(8192))
+            }
+        };
+        builder.append(event);
+        self.buffered_rows += 1;
+        if builder.len() >= self.file_rows_max {
+            let owned = (event.site.to_string(), event.date_days);
+            self.send(owned)?;
+        } else if self.buffered_rows >= self.buffered_rows_max {
+            let largest = self
+                .buffers
+                .iter()
+                .max_by_key(|(_, builder)| builder.len())
+                .map(|(key, _)| key.clone())
+                .expect("rows are buffered, so some partition holds them");
+            self.send(largest)?;
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, key: (String, i32)) -> Result<()> {
+        let Some(mut builder) = self.buffers.remove(&key) else {
+            return Ok(());
+        };
+        self.buffered_rows -= builder.len();
+        let chunk = Chunk {
+            site: key.0,
+            date_days: key.1,
+            batch: builder.finish(),
+        };
+        // A closed channel means the writer failed; it reports the error.
+        let _ = self.sender.blocking_send(chunk);
+        Ok(())
+    }
+
+    /// Writes out every partition still buffered; returns the number of partitions seen.
+    fn finish(mut self) -> Result<u64> {
+        let mut keys: Vec<_> = self.buffers.keys().cloned().collect();
+        keys.sort();
+        for key in keys {
+            self.send(key)?;
+        }
+        Ok(self.partitions_seen.len() as u64)
+    }
+}
+
+async fn commit(
+    location: &TableLocation,
+    table: Option<deltalake::DeltaTable>,
+    adds: &[Add],
+    parsed: Parsed,
+) -> Result<ImportReport> {
+    let delta = |source| Error::Delta {
+        location: location.to_string(),
+        source: Box::new(source),
+    };
+    let actions: Vec<Action> = adds.iter().cloned().map(Action::Add).collect();
+    let (version, created) = match table {
+        Some(table) => {
+            let operation = DeltaOperation::Write {
+                mode: SaveMode::Append,
+                partition_by: Some(PARTITION_COLUMNS.map(str::to_owned).to_vec()),
+                predicate: None,
+            };
+            let snapshot = table.snapshot().map_err(delta)?;
+            let finalized = CommitBuilder::default()
+                .with_actions(actions)
+                .build(Some(snapshot), table.log_store(), operation)
+                .await
+                .map_err(delta)?;
+            (finalized.version(), false)
+        }
+        None => {
+            let table = heatlake_table::create_builder(location, actions)?
+                .await
+                .map_err(delta)?;
+            (table.version().unwrap_or_default(), true)
+        }
+    };
+    Ok(ImportReport {
+        version,
+        created,
+        lines: parsed.lines,
+        events: parsed.events,
+        events_by_type: parsed.events_by_type,
+        rejected: parsed.rejected,
+        data_files: adds.len() as u64,
+        data_bytes: adds.iter().map(|add| add.size as u64).sum(),
+        partitions: parsed.partitions,
+    })
+}
+
+/// Removes data files of an import that did not commit; they were never visible, so a failure
+/// here leaves only unreferenced files for a later vacuum.
+async fn delete_files(location: &TableLocation, adds: &[Add]) {
+    let Ok(store) = heatlake_table::object_store(location) else {
+        return;
+    };
+    for add in adds {
+        if let Ok(path) = StorePath::from_url_path(&add.path) {
+            let _ = store.delete(&path).await;
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! Getting events into the `events` Delta table.
+//!
+//! A batch import ([`import()`]) reads NDJSON in the wire format (plain or gzip), validates each
+//! line and applies the privacy rules through [`heatlake_model::IngestContext`], buffers Arrow
+//! rows per partition (site, date), writes each partition chunk as one Parquet file sorted so
+//! that a page's events sit together ([`SortOrder`]), and commits every file in one Delta
+//! transaction. Either the whole import is committed or nothing is.
+//!
+//! ```no_run
+//! # async fn example() -> heatlake_ingest::Result<()> {
+//! use std::sync::Arc;
+//! use heatlake_ingest::{ImportOptions, import};
+//! use heatlake_model::privacy::ids::IdSecret;
+//! use heatlake_table::TableLocation;
+//!
+//! let location = TableLocation::parse("./heatlake-data/events")?;
+//! let options = ImportOptions::new(IdSecret::generate_from([1; 32]));
+//! let report = import(&location, &["events.ndjson.gz".into()], &options, Arc::default()).await?;
+//! println!("committed {} events as version {}", report.events, report.version);
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+mod error;
+pub mod import;
+mod options;
+pub mod reader;
+pub mod writer;
+
+pub use error::{Error, Result};
+pub use import::{ImportProgress, ImportReport, Rejection, import};
+pub use options::{ImportOptions, SortOrder};

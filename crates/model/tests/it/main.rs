@@ -1,0 +1,4 @@
+//! Integration tests of heatlake-model: one module per area, linked into one test binary.
+
+mod privacy;
+mod wire_format_doc;

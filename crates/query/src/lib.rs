@@ -1,0 +1,27 @@
+//! SQL over the `events` Delta table with Apache DataFusion.
+//!
+//! [`EventsSession::open`] loads the table (latest or a pinned version), registers it as
+//! `events` in a DataFusion session tuned for it (filter pushdown into the Parquet scan, so
+//! row-group and page statistics prune), and runs SQL. Filters on `site` and `date` select
+//! partitions from the Delta log before any file is opened; filters on `path`, `type` and `ts`
+//! skip files by their Delta statistics and row groups by their Parquet statistics. [`output`]
+//! writes results as a table, CSV, JSON lines or Parquet.
+//!
+//! ```no_run
+//! # async fn example() -> heatlake_query::Result<()> {
+//! use heatlake_query::{EventsSession, QueryOptions};
+//! use heatlake_table::TableLocation;
+//!
+//! let location = TableLocation::parse("./heatlake-data/events")?;
+//! let session = EventsSession::open(&location, None, &QueryOptions::default()).await?;
+//! let batches = session.collect("SELECT type, count(*) FROM events GROUP BY type").await?;
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+mod error;
+pub mod output;
+mod session;
+
+pub use error::{Error, Result};
+pub use session::{EVENTS_TABLE, EventsSession, QueryOptions};

@@ -1,0 +1,100 @@
+//! A DataFusion session with the `events` table registered.
+
+use arrow::array::RecordBatch;
+use datafusion::dataframe::DataFrame;
+use datafusion::execution::context::SessionContext;
+use datafusion::prelude::SessionConfig;
+use heatlake_table::TableLocation;
+
+use crate::{Error, Result};
+
+/// The SQL name of the table.
+pub const EVENTS_TABLE: &str = "events";
+
+/// How queries run.
+#[derive(Debug, Clone)]
+pub struct QueryOptions {
+    /// Parallel partitions of a plan. Default: the number of cores.
+    pub target_partitions: usize,
+    /// Rows per Arrow batch inside the engine. Default 8192.
+    pub batch_size: usize,
+    /// Push filters into the Parquet scan (late materialisation: columns are decoded only for
+    /// rows that pass). Default on.
+    pub parquet_pushdown_filters: bool,
+}
+
+impl Default for QueryOptions {
+    fn default() -> Self {
+        Self {
+            target_partitions: std::thread::available_parallelism().map_or(2, usize::from),
+            batch_size: 8192,
+            parquet_pushdown_filters: true,
+        }
+    }
+}
+
+/// A query session over one version of the `events` table.
+pub struct EventsSession {
+    context: SessionContext,
+    version: u64,
+    location: TableLocation,
+}
+
+impl EventsSession {
+    /// Opens the table at `location` (latest, or `version`) and registers it as `events`.
+    pub async fn open(
+        location: &TableLocation,
+        version: Option<u64>,
+        options: &QueryOptions,
+    ) -> Result<Self> {
+        let table = heatlake_table::open(location, version).await?;
+        let delta = |source| Error::Delta {
+            location: location.to_string(),
+            source: Box::new(source),
+        };
+        let mut config = SessionConfig::new()
+            .with_target_partitions(options.target_partitions.max(1))
+            .with_batch_size(options.batch_size.max(1))
+            .with_information_schema(true);
+        let parquet = &mut config.options_mut().execution.parquet;
+        parquet.pushdown_filters = options.parquet_pushdown_filters;
+        parquet.reorder_filters = options.parquet_pushdown_filters;
+        parquet.enable_page_index = true;
+        let context = SessionContext::new_with_config(config);
+        table
+            .update_datafusion_session(&context.state())
+            .map_err(delta)?;
+        let provider = table.table_provider().await?;
+        context.register_table(EVENTS_TABLE, provider)?;
+        Ok(Self {
+            context,
+            version: table.version().unwrap_or_default(),
+            location: location.clone(),
+        })
+    }
+
+    /// The DataFusion session, for callers that build plans themselves.
+    pub fn context(&self) -> &SessionContext {
+        &self.context
+    }
+
+    /// The table version the session reads.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// The table location the session reads.
+    pub fn location(&self) -> &TableLocation {
+        &self.location
+    }
+
+    /// Plans `query`.
+    pub async fn sql(&self, query: &str) -> Result<DataFrame> {
+        Ok(self.context.sql(query).await?)
+    }
+
+    /// Runs `query` and collects its result.
+    pub async fn collect(&self, query: &str) -> Result<Vec<RecordBatch>> {
+        Ok(self.sql(query).await?.collect().await?)
+    }
+}

@@ -1,0 +1,4 @@
+//! Integration tests of heatlake-query: one module per area, linked into one test binary.
+
+mod pruning;
+mod support;

@@ -1,0 +1,116 @@
+//! The `events` Delta Lake table on object storage: where it is, how to reach it, how to open and
+//! create it.
+//!
+//! A table is named by a [`TableLocation`]: a plain path, a `file://` URL or an `s3://` URL. S3
+//! locations take their credentials, region and endpoint from the standard AWS environment
+//! variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT_URL`,
+//! `AWS_ALLOW_HTTP`, ...), so any S3-compatible store works. Commits on S3 use conditional puts
+//! (`If-None-Match: *`), so concurrent writers never overwrite each other's log entries.
+//!
+//! ```no_run
+//! # async fn example() -> heatlake_table::Result<()> {
+//! use heatlake_table::TableLocation;
+//!
+//! let location = TableLocation::parse("./heatlake-data/events")?;
+//! let table = heatlake_table::open(&location, None).await?;
+//! println!("version {:?}", table.version());
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+mod error;
+mod location;
+mod s3;
+
+use std::sync::Arc;
+
+use deltalake::kernel::engine::arrow_conversion::TryFromArrow;
+use deltalake::kernel::{Action, StructType};
+use deltalake::operations::create::CreateBuilder;
+use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
+use heatlake_model::schema::{PARTITION_COLUMNS, SCHEMA_VERSION, event_schema};
+
+pub use error::{Error, Result};
+pub use location::{DEFAULT_TABLE_PATH, TABLE_ENV_VAR, TableLocation};
+
+/// The table's name in its Delta metadata.
+pub const TABLE_NAME: &str = "events";
+
+/// Opens the table at `location`, at its latest version or at `version`.
+///
+/// A location holding no Delta table is an [`Error::TableNotFound`].
+pub async fn open(location: &TableLocation, version: Option<u64>) -> Result<DeltaTable> {
+    s3::register();
+    if let Some(path) = location.local_path()
+        && !path.join("_delta_log").is_dir()
+    {
+        return Err(Error::TableNotFound {
+            location: location.to_string(),
+        });
+    }
+    let mut builder = DeltaTableBuilder::from_url(location.url().clone())
+        .map_err(|source| Error::delta(location, source))?
+        .with_storage_options(location.storage_options());
+    if let Some(version) = version {
+        builder = builder.with_version(version);
+    }
+    match builder.load().await {
+        Ok(table) => Ok(table),
+        Err(DeltaTableError::NotATable(_)) => Err(Error::TableNotFound {
+            location: location.to_string(),
+        }),
+        Err(DeltaTableError::InvalidVersion(_)) => Err(Error::VersionNotFound {
+            location: location.to_string(),
+            version: version.unwrap_or_default(),
+        }),
+        Err(source) => Err(Error::delta(location, source)),
+    }
+}
+
+/// Opens the table at `location` if there is one there.
+pub async fn open_if_exists(location: &TableLocation) -> Result<Option<DeltaTable>> {
+    match open(location, None).await {
+        Ok(table) => Ok(Some(table)),
+        Err(Error::TableNotFound { .. }) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// A builder that creates the `events` table at `location` with `actions` (typically the data
+/// files of a first import) in its very first commit, so that a table never exists without the
+/// data that created it.
+pub fn create_builder(location: &TableLocation, actions: Vec<Action>) -> Result<CreateBuilder> {
+    s3::register();
+    let schema = StructType::try_from_arrow(event_schema().as_ref())
+        .map_err(|source| Error::delta(location, DeltaTableError::from(source)))?;
+    // Checkpoints keep opening the table fast as the log grows.
+    let properties = [("delta.checkpointInterval", Some("50"))];
+    Ok(CreateBuilder::new()
+        .with_location(location.url().as_str())
+        .with_storage_options(location.storage_options())
+        .with_table_name(TABLE_NAME)
+        .with_comment(format!(
+            "Heatlake web interaction events, schema v{SCHEMA_VERSION}"
+        ))
+        .with_columns(schema.fields().cloned())
+        .with_partition_columns(PARTITION_COLUMNS)
+        .with_configuration(properties)
+        .with_actions(actions))
+}
+
+/// Registers Heatlake's object stores (the `s3://` scheme) with Delta Lake and DataFusion's
+/// store lookup. Called by [`open`] and [`create_builder`]; idempotent.
+pub fn register_object_stores() {
+    s3::register();
+}
+
+/// An object store rooted at the table's location, for code that writes data files itself.
+pub fn object_store(location: &TableLocation) -> Result<Arc<dyn object_store::ObjectStore>> {
+    s3::register();
+    let log_store = DeltaTableBuilder::from_url(location.url().clone())
+        .map_err(|source| Error::delta(location, source))?
+        .with_storage_options(location.storage_options())
+        .build_storage()
+        .map_err(|source| Error::delta(location, source))?;
+    Ok(log_store.object_store(None))
+}
