@@ -65,7 +65,12 @@ fn main() -> ExitCode {
 fn error_message(error: &anyhow::Error) -> String {
     let mut message = String::new();
     for cause in error.chain() {
-        let text = cause.to_string();
+        // One line: some store errors carry a multi-line response body.
+        let text = cause
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         if !message.contains(&text) {
             if !message.is_empty() {
                 message.push_str(": ");

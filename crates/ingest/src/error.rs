@@ -46,15 +46,6 @@ pub enum Error {
     /// The table could not be reached or opened.
     #[error(transparent)]
     Table(#[from] heatlake_table::Error),
-    /// Writing data files or the commit failed.
-    #[error("writing to {location}: {source}")]
-    Delta {
-        /// The table location.
-        location: String,
-        /// The underlying error.
-        #[source]
-        source: Box<deltalake::DeltaTableError>,
-    },
     /// A Parquet setting is invalid.
     #[error("parquet settings: {0}")]
     Parquet(#[source] parquet::errors::ParquetError),

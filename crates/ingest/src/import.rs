@@ -235,7 +235,7 @@ fn parse_inputs(
             match outcome {
                 Ok(send) => {
                     parsed.events += 1;
-                    if parsed.events % 4096 == 0 {
+                    if parsed.events.is_multiple_of(4096) {
                         progress.events.store(parsed.events, Ordering::Relaxed);
                     }
                     send?;
@@ -359,10 +359,7 @@ async fn commit(
     adds: &[Add],
     parsed: Parsed,
 ) -> Result<ImportReport> {
-    let delta = |source| Error::Delta {
-        location: location.to_string(),
-        source: Box::new(source),
-    };
+    let delta = |source| Error::from(heatlake_table::Error::delta(location, source));
     let actions: Vec<Action> = adds.iter().cloned().map(Action::Add).collect();
     let (version, created) = match table {
         Some(table) => {

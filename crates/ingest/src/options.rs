@@ -43,7 +43,8 @@ pub struct ImportOptions {
     /// Rows per Parquet row group. Default 65,536: row groups are the unit of statistics
     /// pruning, and a one-page, one-type query then reads little more than its own rows.
     pub row_group_rows: usize,
-    /// Zstd level of data files. Default 1 (level 3 saved little and cost encode time).
+    /// Zstd level of data files. Default 3: 2% smaller than level 1 at the same encode speed on
+    /// the 1 M standard set; level 6 saved another 2% for 40% more encode time.
     pub zstd_level: i32,
     /// Row order within a data file.
     pub sort_order: SortOrder,
@@ -65,7 +66,7 @@ impl ImportOptions {
             file_rows_max: 1 << 20,
             buffered_rows_max: 2 << 20,
             row_group_rows: 1 << 16,
-            zstd_level: 1,
+            zstd_level: 3,
             sort_order: SortOrder::default(),
             privacy: PrivacyPolicy::default(),
             id_secret,

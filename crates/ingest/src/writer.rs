@@ -1,19 +1,23 @@
 //! Data files: row order, Parquet settings, and writing one sorted file per partition chunk.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::LazyLock;
 
-use arrow::array::RecordBatch;
-use arrow::compute::{SortColumn, SortOptions, lexsort_to_indices, take_record_batch};
+use arrow::array::{
+    Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray, UInt32Array,
+};
+use arrow::compute::take_record_batch;
 use delta_kernel::expressions::Scalar;
 use deltalake::kernel::Add;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter, WriteMode};
 use heatlake_model::schema::PARTITION_COLUMNS;
-use heatlake_model::{event_schema, file_schema};
+use heatlake_model::{EventType, event_schema, file_schema};
 use heatlake_table::TableLocation;
 use indexmap::IndexMap;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
+use parquet::schema::types::ColumnPath;
 
 use crate::{Error, ImportOptions, Result, SortOrder};
 
@@ -45,28 +49,93 @@ pub fn writer_properties(options: &ImportOptions) -> Result<WriterProperties> {
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(Some(options.row_group_rows))
         .set_sorting_columns(Some(sorting_columns))
+        // Event times are nearly all distinct, so a dictionary fails and falls back to plain
+        // 8-byte values (8.2 of 17.6 bytes/event when measured); sorted within each run, their
+        // deltas are small.
+        .set_column_dictionary_enabled(ColumnPath::from("ts"), false)
+        .set_column_encoding(ColumnPath::from("ts"), Encoding::DELTA_BINARY_PACKED)
         .set_created_by(format!("heatlake {}", env!("CARGO_PKG_VERSION")))
         .build())
 }
 
 /// Sorts a batch of [`event_schema`] rows by `order` (nulls first, ascending).
+///
+/// Rather than a generic multi-column comparison (string compares on every step, which showed in
+/// profiles), each row gets a fixed-width key: the rank of its `path` among the batch's distinct
+/// paths, then the rank of its `type` or its `pageview_id`, then `ts`.
 pub fn sort_batch(batch: &RecordBatch, order: SortOrder) -> Result<RecordBatch> {
-    let columns = order
-        .columns()
-        .iter()
-        .map(|name| -> Result<SortColumn> {
-            let index = batch.schema().index_of(name)?;
-            Ok(SortColumn {
-                values: Arc::clone(batch.column(index)),
-                options: Some(SortOptions {
-                    descending: false,
-                    nulls_first: true,
-                }),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let indices = lexsort_to_indices(&columns, None)?;
+    let path_ranks = string_ranks(batch, "path")?;
+    let second: Vec<i64> = match order {
+        SortOrder::PathTypeTime => {
+            let types = column::<StringArray>(batch, "type")?;
+            types
+                .iter()
+                .map(|name| i64::from(type_rank(name)))
+                .collect()
+        }
+        SortOrder::PathPageviewTime => {
+            let ids = column::<Int64Array>(batch, "pageview_id")?;
+            // Nulls first: below every id.
+            (0..ids.len())
+                .map(|row| {
+                    if ids.is_null(row) {
+                        i64::MIN
+                    } else {
+                        ids.value(row)
+                    }
+                })
+                .collect()
+        }
+    };
+    let ts = column::<TimestampMicrosecondArray>(batch, "ts")?;
+    let mut keys: Vec<(u32, i64, i64, u32)> = (0..batch.num_rows())
+        .map(|row| (path_ranks[row], second[row], ts.value(row), row as u32))
+        .collect();
+    keys.sort_unstable();
+    let indices = UInt32Array::from_iter_values(keys.into_iter().map(|key| key.3));
     Ok(take_record_batch(batch, &indices)?)
+}
+
+/// The rank of an event type's name in byte order (the order a string sort gives).
+fn type_rank(name: Option<&str>) -> u8 {
+    static SORTED: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+        let mut names: Vec<&'static str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
+        names.sort_unstable();
+        names
+    });
+    name.map_or(0, |name| {
+        SORTED
+            .iter()
+            .position(|known| *known == name)
+            .map_or(u8::MAX, |rank| rank as u8 + 1)
+    })
+}
+
+/// The rank of each row's value among the distinct values of a string column (nulls rank 0).
+fn string_ranks(batch: &RecordBatch, name: &str) -> Result<Vec<u32>> {
+    let values = column::<StringArray>(batch, name)?;
+    let mut distinct: HashMap<&str, u32> = HashMap::new();
+    for value in values.iter().flatten() {
+        distinct.entry(value).or_insert(0);
+    }
+    let mut sorted: Vec<&str> = distinct.keys().copied().collect();
+    sorted.sort_unstable();
+    for (rank, value) in sorted.into_iter().enumerate() {
+        distinct.insert(value, rank as u32 + 1);
+    }
+    Ok(values
+        .iter()
+        .map(|value| value.map_or(0, |value| distinct[value]))
+        .collect())
+}
+
+fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T> {
+    let index = batch.schema().index_of(name)?;
+    Ok(batch
+        .column(index)
+        .as_any()
+        .downcast_ref::<T>()
+        .expect("event_schema fixes each column's type"))
 }
 
 /// Writes sorted data files into the table's directory layout (`site=S/date=D/`), returning
@@ -90,10 +159,7 @@ impl DataFileWriter {
     /// Sorts `batch` (all rows of one partition) and writes it as one data file.
     pub async fn write(&self, site: &str, date_days: i32, batch: RecordBatch) -> Result<Vec<Add>> {
         let batch = sort_batch(&batch, self.sort_order)?;
-        let delta = |source| Error::Delta {
-            location: self.location.to_string(),
-            source: Box::new(source),
-        };
+        let delta = |source| Error::from(heatlake_table::Error::delta(&self.location, source));
         heatlake_table::register_object_stores();
         let mut writer = RecordBatchWriter::try_new(
             self.location.url().as_str(),

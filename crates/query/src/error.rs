@@ -11,15 +11,6 @@ pub enum Error {
     /// The table could not be reached or opened.
     #[error(transparent)]
     Table(#[from] heatlake_table::Error),
-    /// Delta Lake could not provide the table to DataFusion.
-    #[error("reading table {location}: {source}")]
-    Delta {
-        /// The table location.
-        location: String,
-        /// The underlying error.
-        #[source]
-        source: Box<deltalake::DeltaTableError>,
-    },
     /// Planning or running the query failed (including SQL errors).
     #[error("{0}")]
     DataFusion(#[from] DataFusionError),

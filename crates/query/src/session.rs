@@ -48,10 +48,7 @@ impl EventsSession {
         options: &QueryOptions,
     ) -> Result<Self> {
         let table = heatlake_table::open(location, version).await?;
-        let delta = |source| Error::Delta {
-            location: location.to_string(),
-            source: Box::new(source),
-        };
+        let delta = |source| Error::from(heatlake_table::Error::delta(location, source));
         let mut config = SessionConfig::new()
             .with_target_partitions(options.target_partitions.max(1))
             .with_batch_size(options.batch_size.max(1))

@@ -48,23 +48,34 @@ pub async fn open(location: &TableLocation, version: Option<u64>) -> Result<Delt
             location: location.to_string(),
         });
     }
-    let mut builder = DeltaTableBuilder::from_url(location.url().clone())
+    let table = DeltaTableBuilder::from_url(location.url().clone())
         .map_err(|source| Error::delta(location, source))?
-        .with_storage_options(location.storage_options());
-    if let Some(version) = version {
-        builder = builder.with_version(version);
-    }
-    match builder.load().await {
-        Ok(table) => Ok(table),
-        Err(DeltaTableError::NotATable(_)) => Err(Error::TableNotFound {
+        .with_storage_options(location.storage_options())
+        .load()
+        .await
+        .map_err(|source| match source {
+            DeltaTableError::NotATable(_) => Error::TableNotFound {
+                location: location.to_string(),
+            },
+            source => Error::delta(location, source),
+        })?;
+    let Some(version) = version else {
+        return Ok(table);
+    };
+    let latest = table.version().unwrap_or_default();
+    if version > latest {
+        return Err(Error::VersionNotFound {
             location: location.to_string(),
-        }),
-        Err(DeltaTableError::InvalidVersion(_)) => Err(Error::VersionNotFound {
-            location: location.to_string(),
-            version: version.unwrap_or_default(),
-        }),
-        Err(source) => Err(Error::delta(location, source)),
+            version,
+            latest,
+        });
     }
+    let mut table = table;
+    table
+        .load_version(version)
+        .await
+        .map_err(|source| Error::delta(location, source))?;
+    Ok(table)
 }
 
 /// Opens the table at `location` if there is one there.

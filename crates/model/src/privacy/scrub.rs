@@ -67,7 +67,8 @@ const SECRET_PARAM_NAME_BYTES_MAX: usize = 13;
 ///   [`EMAIL_MARKER`]. The local part is ASCII letters, digits and `._%+-`; the domain needs at least
 ///   two labels and a top-level label starting with two letters (`a@b.com2` loses `a@b.com`).
 /// - **Payment card numbers** become [`CARD_MARKER`]. A *digit run* is a maximal sequence of ASCII
-///   digits in which consecutive digits may be separated by one space or one dash
+///   digits in which consecutive digits may be separated by one space, dash or plus, or their URL
+///   encodings `%20` and `%2D`
 ///   (`4111 1111-1111 1111`). A run of 13 or more digits is replaced entirely when any contiguous
 ///   window of 13 to 19 of its digits passes the Luhn check. Requiring the whole run to pass would
 ///   let `4111 1111 1111 1111 2` (a card and a quantity) through, so windows are checked for runs of
@@ -550,7 +551,16 @@ fn scan_digit_run(bytes: &[u8], start: usize) -> (usize, bool) {
         pos += 1;
         match bytes.get(pos) {
             Some(byte) if byte.is_ascii_digit() => {}
-            Some(b' ' | b'-') if bytes.get(pos + 1).is_some_and(u8::is_ascii_digit) => pos += 1,
+            Some(b' ' | b'-' | b'+') if bytes.get(pos + 1).is_some_and(u8::is_ascii_digit) => {
+                pos += 1;
+            }
+            // URL-encoded space or dash (`%20`, `%2D`), as forms and browsers send them.
+            Some(b'%')
+                if matches!(bytes.get(pos + 1..pos + 3), Some(b"20" | b"2D" | b"2d"))
+                    && bytes.get(pos + 3).is_some_and(u8::is_ascii_digit) =>
+            {
+                pos += 3;
+            }
             _ => return (pos, windows.found),
         }
     }
@@ -692,6 +702,13 @@ mod tests {
             ("0004111111111111111000", "[card]"),
             ("ref=99 4111111111111111", "ref=[card]"),
             ("4111111111111111,4012888888881881", "[card],[card]"),
+            // Separators as URLs and forms encode them.
+            (
+                "pay?card=4111%201111%201111%201111&x=1",
+                "pay?card=[card]&x=1",
+            ),
+            ("q=4111+1111+1111+1111", "q=[card]"),
+            ("4111%2D1111%2d1111%2D1111", "[card]"),
         ]);
     }
 

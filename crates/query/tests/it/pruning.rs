@@ -89,7 +89,7 @@ async fn path_type_and_ts_filters_prune_row_groups() {
     let (pruned, matched) = pruning(&plan, "row_groups_pruned_statistics");
     // Each of the two day files has 600 rows in 6 groups; at most 2 groups per file can hold
     // page-3 clicks.
-    assert!(matched <= 4 && matched >= 2, "matched {matched}");
+    assert!((2..=4).contains(&matched), "matched {matched}");
     assert_eq!(pruned + matched, 12, "pruned {pruned}, matched {matched}");
 
     let (count, plan) = run(

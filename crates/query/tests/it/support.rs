@@ -63,12 +63,12 @@ pub fn scanned_files(plan: &Arc<dyn datafusion::physical_plan::ExecutionPlan>) -
     use datafusion::datasource::source::DataSourceExec;
 
     let mut files = Vec::new();
-    if let Some(exec) = plan.downcast_ref::<DataSourceExec>() {
-        if let Some(config) = exec.data_source().downcast_ref::<FileScanConfig>() {
-            for group in &config.file_groups {
-                for file in group.files() {
-                    files.push(file.object_meta.location.to_string());
-                }
+    if let Some(exec) = plan.downcast_ref::<DataSourceExec>()
+        && let Some(config) = exec.data_source().downcast_ref::<FileScanConfig>()
+    {
+        for group in &config.file_groups {
+            for file in group.files() {
+                files.push(file.object_meta.location.to_string());
             }
         }
     }

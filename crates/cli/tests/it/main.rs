@@ -1,0 +1,10 @@
+//! End-to-end tests of the `heatlake` binary: each runs the built binary in a fresh temporary
+//! directory (its working directory and `HEATLAKE_HOME`), against local tables and a real
+//! S3-compatible server (moto; `scripts/test` starts one and names it in
+//! `HEATLAKE_TEST_S3_ENDPOINT`, else the tests start their own).
+
+mod bad_input;
+mod end_to_end;
+mod privacy;
+mod s3;
+mod support;
