@@ -40,8 +40,9 @@ pub struct ImportOptions {
     /// Rows held in memory across all partitions before the largest partition is written out.
     /// Default 2,097,152 (about 400 MB of Arrow buffers).
     pub buffered_rows_max: usize,
-    /// Rows per Parquet row group. Default 65,536: row groups are the unit of statistics
-    /// pruning, and a one-page, one-type query then reads little more than its own rows.
+    /// Rows per Parquet row group. Default 262,144: on the 10 M standard set it made files 3%
+    /// smaller than 65,536 with one-page heatmap and count-by-type queries as fast or faster;
+    /// pruning finer than a row group comes from the page index.
     pub row_group_rows: usize,
     /// Zstd level of data files. Default 3: 2% smaller than level 1 at the same encode speed on
     /// the 1 M standard set; level 6 saved another 2% for 40% more encode time.
@@ -65,7 +66,7 @@ impl ImportOptions {
             line_bytes_max: 64 * 1024,
             file_rows_max: 1 << 20,
             buffered_rows_max: 2 << 20,
-            row_group_rows: 1 << 16,
+            row_group_rows: 1 << 18,
             zstd_level: 3,
             sort_order: SortOrder::default(),
             privacy: PrivacyPolicy::default(),

@@ -44,7 +44,7 @@ pub struct ImportArgs {
     #[arg(long, default_value_t = 1 << 20, value_name = "ROWS")]
     file_rows: usize,
     /// Rows per Parquet row group.
-    #[arg(long, default_value_t = 1 << 16, value_name = "ROWS")]
+    #[arg(long, default_value_t = 1 << 18, value_name = "ROWS")]
     row_group_rows: usize,
     /// Print the report as JSON on standard output.
     #[arg(long)]

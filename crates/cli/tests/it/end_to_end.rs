@@ -316,3 +316,45 @@ fn stdin_input_and_the_default_table_locations() {
         "the default table is untouched"
     );
 }
+
+/// Without a query, `heatlake sql` is a shell: statements may span lines and end with `;`,
+/// `\d` lists the columns, `\q` quits, and the history is kept in the data directory.
+#[test]
+fn the_shell_runs_statements_from_its_input() {
+    use std::io::Write;
+    use std::process::Stdio;
+
+    let sandbox = Sandbox::new();
+    sandbox.generate(2_000, 3, "events.ndjson");
+    let table = sandbox.local_table("events");
+    sandbox.import_ok(&table, &["events.ndjson"], &[]);
+    let mut child = sandbox
+        .command()
+        .args(["sql", "--table", &table])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            b"SELECT count(*)\n  AS n FROM events;\n\\d\nSELECT nonsense FROM events;\n\\q\n",
+        )
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stdout.contains("| 2000 |"), "{stdout}");
+    assert!(stdout.contains("| pageview_id  | Int64"), "{stdout}");
+    // A bad statement is reported and the shell goes on to `\q`.
+    assert!(
+        stderr.contains("error: ") && stderr.contains("nonsense"),
+        "{stderr}"
+    );
+    let history = std::fs::read_to_string(sandbox.file("home").join("sql-history")).unwrap();
+    assert!(history.contains("AS n FROM events;"), "{history}");
+}
