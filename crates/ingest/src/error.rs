@@ -40,6 +40,9 @@ pub enum Error {
         /// The first rejection, with file and line.
         first: String,
     },
+    /// The data file writer stopped; the error that stopped it is the one reported.
+    #[error("the data file writer stopped")]
+    WriterStopped,
     /// The input held no event at all.
     #[error("no events in the input; nothing was committed")]
     NoEvents,

@@ -272,7 +272,9 @@ fn parse_inputs(
 
 /// Arrow builders per (site, date), bounded in rows per partition and in total.
 struct PartitionBuffers<'a> {
-    buffers: HashMap<(String, i32), EventBatchBuilder>,
+    /// Builders by site, then by date; looked up by the event's borrowed site name, so that the
+    /// common case allocates nothing.
+    buffers: HashMap<String, HashMap<i32, EventBatchBuilder>>,
     buffered_rows: usize,
     file_rows_max: usize,
     buffered_rows_max: usize,
@@ -292,62 +294,70 @@ impl<'a> PartitionBuffers<'a> {
         }
     }
 
-    /// Appends an event; writes out a partition when a bound is reached.
+    /// Appends an event; hands a partition to the writer when a bound is reached.
     fn append(&mut self, event: &heatlake_model::Event<'_>) -> Result<()> {
-        let key = (event.site.as_ref(), event.date_days);
-        // Look up by borrowed parts first: allocating the key for every event is measurable.
-        let builder = match self
-            .buffers
-            .iter_mut()
-            .find(|((site, date), _)| (site.as_str(), *date) == key)
-        {
-            Some((_, builder)) => builder,
-            None => {
-                let owned = (event.site.to_string(), event.date_days);
-                self.partitions_seen.insert(owned.clone());
-                self.buffers
-                    .entry(owned)
-                    .or_insert_with(|| EventBatchBuilder::with_capacity(8192))
-            }
-        };
+        let site = event.site.as_ref();
+        if !self.buffers.contains_key(site) {
+            self.buffers.insert(site.to_owned(), HashMap::new());
+        }
+        let dates = self.buffers.get_mut(site).expect("inserted above");
+        let builder = dates.entry(event.date_days).or_insert_with(|| {
+            self.partitions_seen
+                .insert((site.to_owned(), event.date_days));
+            EventBatchBuilder::with_capacity(8192)
+        });
         builder.append(event);
         self.buffered_rows += 1;
         if builder.len() >= self.file_rows_max {
-            let owned = (event.site.to_string(), event.date_days);
-            self.send(owned)?;
+            self.send(site.to_owned(), event.date_days)?;
         } else if self.buffered_rows >= self.buffered_rows_max {
-            let largest = self
+            let (site, date) = self
                 .buffers
                 .iter()
-                .max_by_key(|(_, builder)| builder.len())
-                .map(|(key, _)| key.clone())
+                .flat_map(|(site, dates)| {
+                    dates
+                        .iter()
+                        .map(move |(date, builder)| (site, *date, builder.len()))
+                })
+                .max_by_key(|(_, _, rows)| *rows)
+                .map(|(site, date, _)| (site.clone(), date))
                 .expect("rows are buffered, so some partition holds them");
-            self.send(largest)?;
+            self.send(site, date)?;
         }
         Ok(())
     }
 
-    fn send(&mut self, key: (String, i32)) -> Result<()> {
-        let Some(mut builder) = self.buffers.remove(&key) else {
+    /// Hands one partition's rows to the writer.
+    fn send(&mut self, site: String, date_days: i32) -> Result<()> {
+        let Some(mut builder) = self
+            .buffers
+            .get_mut(&site)
+            .and_then(|dates| dates.remove(&date_days))
+        else {
             return Ok(());
         };
         self.buffered_rows -= builder.len();
         let chunk = Chunk {
-            site: key.0,
-            date_days: key.1,
+            site,
+            date_days,
             batch: builder.finish(),
         };
-        // A closed channel means the writer failed; it reports the error.
-        let _ = self.sender.blocking_send(chunk);
-        Ok(())
+        // A closed channel means the writer stopped on an error, which it reports itself.
+        self.sender
+            .blocking_send(chunk)
+            .map_err(|_| Error::WriterStopped)
     }
 
-    /// Writes out every partition still buffered; returns the number of partitions seen.
+    /// Hands every partition still buffered to the writer; returns the number of partitions seen.
     fn finish(mut self) -> Result<u64> {
-        let mut keys: Vec<_> = self.buffers.keys().cloned().collect();
+        let mut keys: Vec<(String, i32)> = self
+            .buffers
+            .iter()
+            .flat_map(|(site, dates)| dates.keys().map(move |date| (site.clone(), *date)))
+            .collect();
         keys.sort();
-        for key in keys {
-            self.send(key)?;
+        for (site, date) in keys {
+            self.send(site, date)?;
         }
         Ok(self.partitions_seen.len() as u64)
     }

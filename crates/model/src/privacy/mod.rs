@@ -137,6 +137,15 @@ impl IngestContext {
                 .map_err(|error| ValidationError::field("ip", "(hidden)", error.to_string()))?,
             None => None,
         };
+        // The length survives even when the value is dropped.
+        let input_len = wire
+            .input_len
+            .or_else(|| {
+                wire.value
+                    .as_deref()
+                    .map(|value| value.chars().count() as i64)
+            })
+            .map(|len| len.min(crate::validate::INPUT_LEN_MAX) as i32);
         let typed = matches!(event_type, EventType::Input | EventType::Change);
         let value = match (wire.value, wire.field.as_deref()) {
             (Some(value), Some(field)) if policy.value_fields.iter().any(|f| f == field) => {
@@ -144,7 +153,6 @@ impl IngestContext {
             }
             _ => None,
         };
-        let input_len = wire.input_len.map(|len| len as i32);
         let text = if policy.keep_text && !typed {
             wire.text.map(scrub_cow)
         } else {
@@ -307,7 +315,7 @@ mod tests {
         let mut context = IngestContext::for_tests(0);
         let event = accept(
             &mut context,
-            r##"{"v":1,"site":"a","type":"input","ts":1764400000000,"field":"#email","input_len":16,"value":"jane@example.com","text":"jane"}"##,
+            r##"{"v":1,"site":"a","type":"input","ts":1764400000000,"field":"#email","value":"jane@example.com","text":"jane"}"##,
         );
         assert_eq!(event.value, None);
         assert_eq!(event.text, None);
