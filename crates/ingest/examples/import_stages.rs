@@ -7,7 +7,7 @@
 use std::io::BufRead;
 use std::time::Instant;
 
-use heatlake_ingest::writer::{sort_batch, writer_properties};
+use heatlake_ingest::writer::{file_batch, sort_batch, writer_properties};
 use heatlake_ingest::{ImportOptions, SortOrder};
 use heatlake_model::privacy::ids::IdSecret;
 use heatlake_model::{EventBatchBuilder, IngestContext, decode_line, file_schema};
@@ -82,9 +82,7 @@ fn main() {
         let mut options = options.clone();
         options.sort_order = order;
         let properties = writer_properties(&options).expect("valid settings");
-        let file_batch = sorted
-            .project(&(2..sorted.num_columns()).collect::<Vec<_>>())
-            .unwrap();
+        let file_batch = file_batch(&sorted).expect("an events batch");
         let started = Instant::now();
         let mut encoded = Vec::new();
         let mut writer =

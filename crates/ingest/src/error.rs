@@ -17,6 +17,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The directory of a new local table could not be created.
+    #[error("creating the table directory {path}: {source}")]
+    CreateDirectory {
+        /// The directory.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
     /// A gzip input ended early or is corrupt.
     #[error("{path}: broken gzip stream after line {line}: {source}")]
     Gzip {

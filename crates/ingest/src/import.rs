@@ -97,7 +97,7 @@ pub async fn import(
     // creates it and then fails, it removes it again.
     let created_directory = match location.local_path() {
         Some(path) if !path.exists() => {
-            std::fs::create_dir_all(&path).map_err(|source| Error::Read {
+            std::fs::create_dir_all(&path).map_err(|source| Error::CreateDirectory {
                 path: path.clone(),
                 source,
             })?;

@@ -112,20 +112,29 @@ fn type_rank(name: Option<&str>) -> u8 {
 }
 
 /// The rank of each row's value among the distinct values of a string column (nulls rank 0).
+/// One hash lookup per row gives a provisional id; sorting the few distinct values turns ids
+/// into ranks.
 fn string_ranks(batch: &RecordBatch, name: &str) -> Result<Vec<u32>> {
     let values = column::<StringArray>(batch, name)?;
-    let mut distinct: HashMap<&str, u32> = HashMap::new();
-    for value in values.iter().flatten() {
-        distinct.entry(value).or_insert(0);
-    }
-    let mut sorted: Vec<&str> = distinct.keys().copied().collect();
-    sorted.sort_unstable();
-    for (rank, value) in sorted.into_iter().enumerate() {
-        distinct.insert(value, rank as u32 + 1);
-    }
-    Ok(values
+    let mut ids: HashMap<&str, u32> = HashMap::new();
+    let provisional: Vec<u32> = values
         .iter()
-        .map(|value| value.map_or(0, |value| distinct[value]))
+        .map(|value| {
+            value.map_or(0, |value| {
+                let next = ids.len() as u32 + 1;
+                *ids.entry(value).or_insert(next)
+            })
+        })
+        .collect();
+    let mut distinct: Vec<(&str, u32)> = ids.into_iter().collect();
+    distinct.sort_unstable();
+    let mut rank_of_id = vec![0u32; distinct.len() + 1];
+    for (rank, (_, id)) in distinct.into_iter().enumerate() {
+        rank_of_id[id as usize] = rank as u32 + 1;
+    }
+    Ok(provisional
+        .into_iter()
+        .map(|id| rank_of_id[id as usize])
         .collect())
 }
 
@@ -136,6 +145,15 @@ fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T> {
         .as_any()
         .downcast_ref::<T>()
         .expect("event_schema fixes each column's type"))
+}
+
+/// `batch` without its partition columns, which live in a data file's path, not in the file.
+pub fn file_batch(batch: &RecordBatch) -> Result<RecordBatch> {
+    let schema = batch.schema();
+    let file_columns: Vec<usize> = (0..schema.fields().len())
+        .filter(|&index| !PARTITION_COLUMNS.contains(&schema.field(index).name().as_str()))
+        .collect();
+    Ok(batch.project(&file_columns)?)
 }
 
 /// Writes sorted data files into the table's directory layout (`site=S/date=D/`), returning
@@ -158,13 +176,8 @@ impl DataFileWriter {
 
     /// Sorts `batch` (all rows of one partition) and writes it as one data file.
     pub async fn write(&self, site: &str, date_days: i32, batch: RecordBatch) -> Result<Vec<Add>> {
-        // The partition columns live in the file's path, not in the file: drop them before
-        // sorting rather than reorder them only to be stripped.
-        let schema = batch.schema();
-        let file_columns: Vec<usize> = (0..schema.fields().len())
-            .filter(|&index| !PARTITION_COLUMNS.contains(&schema.field(index).name().as_str()))
-            .collect();
-        let batch = sort_batch(&batch.project(&file_columns)?, self.sort_order)?;
+        // Drop the partition columns before sorting rather than reorder them only to be stripped.
+        let batch = sort_batch(&file_batch(&batch)?, self.sort_order)?;
         let delta = |source| Error::from(heatlake_table::Error::delta(&self.location, source));
         heatlake_table::register_object_stores();
         let mut writer = RecordBatchWriter::try_new(

@@ -48,21 +48,28 @@ pub async fn open(location: &TableLocation, version: Option<u64>) -> Result<Delt
             location: location.to_string(),
         });
     }
-    let table = DeltaTableBuilder::from_url(location.url().clone())
-        .map_err(|source| Error::delta(location, source))?
-        .with_storage_options(location.storage_options())
-        .load()
-        .await
-        .map_err(|source| match source {
-            DeltaTableError::NotATable(_) => Error::TableNotFound {
-                location: location.to_string(),
-            },
-            source => Error::delta(location, source),
-        })?;
-    let Some(version) = version else {
-        return Ok(table);
+    let builder = || {
+        DeltaTableBuilder::from_url(location.url().clone())
+            .map(|builder| builder.with_storage_options(location.storage_options()))
+            .map_err(|source| Error::delta(location, source))
     };
-    let latest = table.version().unwrap_or_default();
+    let not_found_or_delta = |source| match source {
+        DeltaTableError::NotATable(_) => Error::TableNotFound {
+            location: location.to_string(),
+        },
+        source => Error::delta(location, source),
+    };
+    let Some(version) = version else {
+        return builder()?.load().await.map_err(not_found_or_delta);
+    };
+    // Listing the log for its latest version is cheap; loading the latest snapshot only to
+    // compare would replay it for nothing.
+    let latest = builder()?
+        .build()
+        .map_err(not_found_or_delta)?
+        .get_latest_version()
+        .await
+        .map_err(not_found_or_delta)?;
     if version > latest {
         return Err(Error::VersionNotFound {
             location: location.to_string(),
@@ -70,12 +77,11 @@ pub async fn open(location: &TableLocation, version: Option<u64>) -> Result<Delt
             latest,
         });
     }
-    let mut table = table;
-    table
-        .load_version(version)
+    builder()?
+        .with_version(version)
+        .load()
         .await
-        .map_err(|source| Error::delta(location, source))?;
-    Ok(table)
+        .map_err(not_found_or_delta)
 }
 
 /// Opens the table at `location` if there is one there.

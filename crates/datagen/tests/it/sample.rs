@@ -8,8 +8,12 @@ use heatlake_datagen::GenConfig;
 
 use crate::ndjson;
 
+/// The sample in the checkout being tested. `cargo test` sets `CARGO_MANIFEST_DIR` when it runs
+/// the binary; the compile-time value can name another checkout that shares the build directory.
 fn sample_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../datasets/sample-1k.ndjson")
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest_dir.join("../../datasets/sample-1k.ndjson")
 }
 
 #[test]
