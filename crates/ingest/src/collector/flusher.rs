@@ -62,36 +62,92 @@ pub(super) struct Flusher {
 }
 
 impl Flusher {
-    #[expect(clippy::too_many_arguments, reason = "one constructor, called once")]
+    /// A flusher of the WAL whose last record at start-up was `wal_seq`.
     pub(super) fn new(
         location: TableLocation,
         options: CollectorOptions,
         app_id: String,
-        table: Option<DeltaTable>,
         wal: Arc<Wal>,
         counters: Arc<FlushCounters>,
-        committed_seq: u64,
+        wal_seq: u64,
         closing: watch::Receiver<bool>,
     ) -> Result<Self> {
         let writer = DataFileWriter::new(location.clone(), &options.layout)?;
         Ok(Self {
-            reader: wal.reader(committed_seq + 1),
+            reader: wal.reader(1),
             location,
             options,
             app_id,
-            table,
+            table: None,
             wal,
             writer,
             counters,
             closing,
             pending: Pending {
-                last_seq: committed_seq,
+                last_seq: wal_seq,
                 ..Pending::default()
             },
         })
     }
 
+    /// Learns from the table how far this collector committed (retrying while the store
+    /// cannot be reached) and starts reading the WAL after that record.
+    async fn start(&mut self) -> Result<()> {
+        let wal_seq = self.pending.last_seq;
+        let mut delay = self.options.retry_delay_min;
+        let committed_seq = loop {
+            let attempt = async {
+                self.reload_table().await?;
+                match &self.table {
+                    Some(table) => committed_seq(&self.location, table, &self.app_id).await,
+                    None => Ok(0),
+                }
+            };
+            match attempt.await {
+                Ok(seq) => break seq,
+                Err(error) if *self.closing.borrow() => return Err(error),
+                Err(error) => {
+                    self.counters.flush_failures.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(
+                        retry_in_ms = delay.as_millis() as u64,
+                        "cannot read the table's commits yet: {error}"
+                    );
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {}
+                        _ = self.closing.changed() => {}
+                    }
+                    delay = (delay * 2).min(self.options.retry_delay_max);
+                }
+            }
+        };
+        if committed_seq > wal_seq {
+            return Err(Error::WalBehindTable {
+                dir: self.options.wal.dir.clone(),
+                wal_seq,
+                committed_seq,
+                app_id: self.app_id.clone(),
+            });
+        }
+        self.counters
+            .committed_seq
+            .store(committed_seq, Ordering::Relaxed);
+        self.reader = self.wal.reader(committed_seq + 1);
+        self.pending.last_seq = committed_seq;
+        Ok(())
+    }
+
+    /// Flushes until the collector closes and everything is committed, or a failure that
+    /// retrying cannot mend (a damaged WAL, another collector's WAL directory).
     pub(super) async fn run(mut self) -> Result<()> {
+        let outcome = self.flush_until_closed().await;
+        if let Err(error) = &outcome {
+            tracing::error!("the collector's flusher stopped: {error}");
+        }
+        outcome
+    }
+
+    async fn flush_until_closed(&mut self) -> Result<()> {
+        self.start().await?;
         loop {
             self.read_available()?;
             let closing = *self.closing.borrow();

@@ -179,45 +179,29 @@ struct Inner {
 }
 
 impl Collector {
-    /// Opens the WAL (cutting a torn tail), learns from the table how far earlier runs
-    /// committed, and starts the flusher, which commits what is left in the WAL first.
+    /// Opens the WAL (cutting a torn tail) and starts the flusher, which learns from the table
+    /// how far earlier runs committed and commits what is left in the WAL first. Appends are
+    /// taken at once, even while the table's store cannot be reached: the WAL holds them.
     pub async fn open(location: TableLocation, options: CollectorOptions) -> Result<Self> {
         let collector_id = match &options.collector_id {
             Some(id) => id.clone(),
             None => load_or_create_collector_id(&options.wal.dir)?,
         };
         let app_id = format!("heatlake-collector-{collector_id}");
-        let table = heatlake_table::open_if_exists(&location).await?;
-        let committed_seq = match &table {
-            Some(table) => flusher::committed_seq(&location, table, &app_id).await?,
-            None => 0,
-        };
         let wal_options = options.wal.clone();
         let (wal, recovery) = tokio::task::spawn_blocking(move || Wal::open(&wal_options))
             .await
             .expect("opening the WAL does not panic")?;
-        if committed_seq > recovery.last_seq {
-            return Err(Error::WalBehindTable {
-                dir: options.wal.dir.clone(),
-                wal_seq: recovery.last_seq,
-                committed_seq,
-                app_id,
-            });
-        }
         let wal = Arc::new(wal);
         let counters = Arc::new(FlushCounters::default());
-        counters
-            .committed_seq
-            .store(committed_seq, Ordering::Relaxed);
         let (closing, closing_receiver) = watch::channel(false);
         let flusher = flusher::Flusher::new(
             location,
             options,
             app_id,
-            table,
             Arc::clone(&wal),
             Arc::clone(&counters),
-            committed_seq,
+            recovery.last_seq,
             closing_receiver,
         )?;
         let handle = tokio::spawn(flusher.run());
@@ -257,7 +241,14 @@ impl Collector {
     /// Whether the collector takes events: after start-up, before shutdown, while the WAL and
     /// the flusher work.
     pub fn is_ready(&self) -> bool {
-        self.inner.ready.load(Ordering::Relaxed) && !self.inner.wal.has_failed()
+        let flushing = self
+            .inner
+            .flusher
+            .lock()
+            .expect("not poisoned")
+            .as_ref()
+            .is_some_and(|flusher| !flusher.is_finished());
+        self.inner.ready.load(Ordering::Relaxed) && flushing && !self.inner.wal.has_failed()
     }
 
     /// What the start-up found in the WAL.
