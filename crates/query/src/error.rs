@@ -20,6 +20,22 @@ pub enum Error {
     /// Writing the Parquet result failed.
     #[error("writing the result as Parquet: {0}")]
     Parquet(#[from] parquet::errors::ParquetError),
+    /// A question's parameter is wrong (empty, out of range, not parseable).
+    #[error("invalid {parameter}: {message}")]
+    InvalidParameter {
+        /// The parameter's name, as in the parameter structs and the CLI flags.
+        parameter: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The page has no event at all in this version of the table.
+    #[error("unknown page: site {site:?} has no events on path {path:?}")]
+    UnknownPage {
+        /// The site asked for.
+        site: String,
+        /// The page asked for.
+        path: String,
+    },
     /// Writing the result to its destination failed.
     #[error("writing the result: {0}")]
     Io(#[from] std::io::Error),

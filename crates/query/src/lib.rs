@@ -19,6 +19,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod analytics;
 mod error;
 pub mod output;
 mod session;

@@ -1,0 +1,82 @@
+//! `heatlake heatmap`: click or move counts per cell of a page, as a table or a picture.
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+use heatlake_query::analytics::heatmap::{
+    BIN_PX_DEFAULT, ELEMENT_CELLS_DEFAULT, HeatmapKind, HeatmapMode, HeatmapParams, heatmap,
+};
+
+use super::question::{OutputArgs, SegmentArgs, TableArgs};
+
+/// Arguments of `heatlake heatmap`.
+#[derive(Debug, Args)]
+pub struct HeatmapArgs {
+    /// Site.
+    #[arg(long)]
+    site: String,
+    /// Page (`path`: host + path).
+    #[arg(long, value_name = "PATH")]
+    page: String,
+    /// Events counted.
+    #[arg(long, value_enum, default_value = "click")]
+    kind: KindArg,
+    /// Position mapping: page px, x from the viewport centre, or per element.
+    #[arg(long, value_enum, default_value = "page")]
+    mode: ModeArg,
+    /// Cell size in CSS px.
+    #[arg(long, default_value_t = BIN_PX_DEFAULT)]
+    bin_px: u32,
+    /// Cells per axis of an element (element mode).
+    #[arg(long, default_value_t = ELEMENT_CELLS_DEFAULT)]
+    element_cells: u32,
+    #[command(flatten)]
+    table: TableArgs,
+    #[command(flatten)]
+    segment: SegmentArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum KindArg {
+    Click,
+    Move,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ModeArg {
+    Page,
+    ViewportCentred,
+    Element,
+}
+
+impl HeatmapArgs {
+    /// The question's parameters.
+    pub fn params(&self) -> HeatmapParams {
+        HeatmapParams {
+            site: self.site.clone(),
+            path: self.page.clone(),
+            kind: match self.kind {
+                KindArg::Click => HeatmapKind::Click,
+                KindArg::Move => HeatmapKind::Move,
+            },
+            bin_px: self.bin_px,
+            mode: match self.mode {
+                ModeArg::Page => HeatmapMode::Page,
+                ModeArg::ViewportCentred => HeatmapMode::ViewportCentred,
+                ModeArg::Element => HeatmapMode::Element,
+            },
+            element_cells: self.element_cells,
+            segment: self.segment.segment(),
+        }
+    }
+}
+
+/// Runs the heatmap.
+pub async fn run(args: HeatmapArgs) -> Result<()> {
+    args.output.check()?;
+    let params = args.params();
+    let session = args.table.open().await?;
+    let frame = heatmap(&session, &params).await?;
+    args.output.write(vec![frame]).await
+}
