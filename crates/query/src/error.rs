@@ -36,6 +36,26 @@ pub enum Error {
         /// The page asked for.
         path: String,
     },
+    /// A scoped session was given something other than a query.
+    #[error("only read-only queries are allowed: {message}")]
+    NotReadOnly {
+        /// What DataFusion refused.
+        message: String,
+    },
+    /// A scoped query ran longer than its limit (it was cancelled).
+    #[error("the query ran longer than its time limit of {limit:?} and was cancelled")]
+    TimeLimit {
+        /// The limit.
+        limit: std::time::Duration,
+    },
+    /// A scoped query needed more memory than its limit, even after spilling what can spill.
+    #[error("the query needed more than its memory limit of {bytes} bytes: {message}")]
+    MemoryLimit {
+        /// The limit.
+        bytes: usize,
+        /// What ran out.
+        message: String,
+    },
     /// Writing the result to its destination failed.
     #[error("writing the result: {0}")]
     Io(#[from] std::io::Error),

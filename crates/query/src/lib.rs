@@ -22,7 +22,9 @@
 pub mod analytics;
 mod error;
 pub mod output;
+pub mod scoped;
 mod session;
 
 pub use error::{Error, Result};
+pub use scoped::{ScopeLimits, ScopedSession};
 pub use session::{EVENTS_TABLE, EventsSession, QueryOptions};

@@ -3,4 +3,5 @@
 mod analytics;
 mod fixture;
 mod pruning;
+mod scoped;
 mod support;
