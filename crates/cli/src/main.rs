@@ -39,6 +39,8 @@ enum Command {
     Frustration(commands::frustration::FrustrationArgs),
     /// Sessions through ordered steps within a time window.
     Funnel(commands::funnel::FunnelArgs),
+    /// One self-contained HTML report about a page: heatmaps, scroll depth, CTR, frustration.
+    Report(commands::report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
             Command::Ctr(args) => commands::ctr::run(args).await,
             Command::Frustration(args) => commands::frustration::run(args).await,
             Command::Funnel(args) => commands::funnel::run(args).await,
+            Command::Report(args) => commands::report::run(args).await,
         }
     });
     match outcome {

@@ -56,6 +56,12 @@ pub enum Error {
         /// What ran out.
         message: String,
     },
+    /// Drawing a picture failed.
+    #[error("rendering: {message}")]
+    Render {
+        /// What failed.
+        message: String,
+    },
     /// Writing the result to its destination failed.
     #[error("writing the result: {0}")]
     Io(#[from] std::io::Error),

@@ -7,5 +7,6 @@ pub mod generate;
 pub mod heatmap;
 pub mod import;
 mod question;
+pub mod report;
 pub mod scroll;
 pub mod sql;

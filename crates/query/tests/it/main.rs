@@ -3,5 +3,6 @@
 mod analytics;
 mod fixture;
 mod pruning;
+mod render;
 mod scoped;
 mod support;
