@@ -56,10 +56,10 @@ impl Canvas {
     fn blend(&mut self, x: usize, y: usize, colour: [u8; 3], alpha: f64) {
         if x < self.width && y < self.height {
             let at = (y * self.width + x) * 4;
-            for channel in 0..3 {
-                let below = f64::from(self.pixels[at + channel]);
-                let mixed = below + (f64::from(colour[channel]) - below) * alpha;
-                self.pixels[at + channel] = mixed.round().clamp(0.0, 255.0) as u8;
+            for (pixel, &target) in self.pixels[at..at + 3].iter_mut().zip(&colour) {
+                let below = f64::from(*pixel);
+                let mixed = below + (f64::from(target) - below) * alpha;
+                *pixel = mixed.round().clamp(0.0, 255.0) as u8;
             }
             self.pixels[at + 3] = 255;
         }
@@ -117,14 +117,14 @@ pub fn page_cells(batches: &[RecordBatch]) -> Result<Vec<(i64, i64, f64)>> {
                 .map(|&n| n as f64)
                 .collect(),
         };
-        for row in 0..batch.num_rows() {
+        for (row, &count) in events.iter().enumerate() {
             if !fixed.value(row)
                 && !x.is_null(row)
                 && !y.is_null(row)
                 && x.value(row) >= 0
                 && y.value(row) >= 0
             {
-                cells.push((x.value(row), y.value(row), events[row]));
+                cells.push((x.value(row), y.value(row), count));
             }
         }
     }
