@@ -95,6 +95,10 @@ pub struct OutputArgs {
     /// Write the result to this file instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Run the question and print its executed plan with metrics (rows, time, files and row
+    /// groups pruned) instead of its answer.
+    #[arg(long)]
+    pub explain_analyze: bool,
 }
 
 impl OutputArgs {
@@ -122,6 +126,11 @@ impl OutputArgs {
             None => Box::new(BufWriter::new(std::io::stdout())),
         };
         for frame in frames {
+            let frame = if self.explain_analyze {
+                frame.explain(false, true)?
+            } else {
+                frame
+            };
             write_frame(frame, format, &mut destination).await?;
         }
         destination.flush()?;
