@@ -34,7 +34,7 @@ if [[ ! -f $work/imported ]]; then
     rm -f "$work/events.ndjson"
     touch "$work/imported"
 fi
-files_total=$(find "$table" -name '*.parquet' -not -path '*/_delta_log/*' | wc -l)
+files_total=$(find "$table/" -name '*.parquet' -not -path '*/_delta_log/*' | wc -l)
 
 week=(--from 2026-11-01 --to 2026-11-08)
 page=(--site news.example --page news.example/)
@@ -92,7 +92,7 @@ echo
 echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(date -u +%Y-%m-%d). Table: $files_total data files (one row group each at this scale), partitioned by site and day; row groups \"opened\" are those of the files left after partition and Delta-statistics pruning."
 echo
 echo "| question | cold ms | hot ms (median of 5) | row groups opened → kept by statistics | rows in them → kept by page index | rows out of the scans |"
-echo "| --- | --- | --- | --- | --- | --- | --- |"
+echo "| --- | --- | --- | --- | --- | --- |"
 for index in "${!names[@]}"; do
     command=${commands[$index]}
     cold=$(seconds "$command")
