@@ -122,11 +122,12 @@ impl FunnelParams {
                        GROUP BY r.session_id, r.t1, r.t_k)"
                 ));
             }
+            // The earliest start's gap by an ordered aggregate, not a self-join: every
+            // reference to r{k} would plan its whole chain of joins again.
             ctes.push(format!(
-                "f{k} AS (SELECT r.session_id, \
-                   (CAST(r.t_k AS BIGINT) - CAST(r.t_prev AS BIGINT)) / 1000000.0 AS seconds \
-                   FROM r{k} r JOIN (SELECT session_id, min(t1) AS t1 FROM r{k} GROUP BY session_id) m \
-                     ON m.session_id = r.session_id AND m.t1 = r.t1)"
+                "f{k} AS (SELECT session_id, \
+                   first_value(CAST(t_k AS BIGINT) - CAST(t_prev AS BIGINT) ORDER BY t1) / 1000000.0 AS seconds \
+                   FROM r{k} GROUP BY session_id)"
             ));
             let (median, average) = if k == 1 {
                 ("CAST(NULL AS DOUBLE)", "CAST(NULL AS DOUBLE)")
