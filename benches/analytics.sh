@@ -105,4 +105,41 @@ for index in "${!names[@]}"; do
     echo "| ${names[$index]} | $cold | $hot | $groups → $groups_kept | $page_rows → $page_rows_kept | $rows |"
 done
 echo
+echo "DuckDB $(python3 -c 'import duckdb; print(duckdb.__version__)') on the same Parquet files (in-process, 2 threads, the same questions as in"
+echo "tests/interop/test_analytics_duckdb.py; first run, then the median of 5):"
+echo
+python3 - "$table" <<'PY'
+import statistics, sys, time
+import duckdb
+table = sys.argv[1]
+duck = duckdb.connect()
+duck.execute("SET threads = 2")
+duck.execute("SET TimeZone = 'UTC'")
+duck.execute(f"CREATE VIEW ev AS SELECT * FROM read_parquet('{table}/**/*.parquet', hive_partitioning = true)")
+page = "site = 'news.example' AND path = 'news.example/'"
+week = "ts >= TIMESTAMPTZ '2026-11-01 00:00:00+00' AND ts < TIMESTAMPTZ '2026-11-08 00:00:00+00'"
+questions = {
+    "click heatmap, one page, one week": f"""SELECT coalesce(target_fixed, false), CAST(floor(x / 16) AS BIGINT),
+        CAST(floor(y / 16) AS BIGINT), count(*), count(DISTINCT visitor_id) FROM ev
+        WHERE {page} AND {week} AND type = 'click' AND x IS NOT NULL AND y IS NOT NULL GROUP BY ALL ORDER BY 1, 2, 3""",
+    "scroll depth, one page (summary)": f"""WITH d AS (SELECT pageview_id,
+        max(least(1.0, (coalesce(scroll_y, 0) + viewport_h) / doc_h)) FILTER (WHERE doc_h > 0) AS depth
+        FROM ev WHERE {page} AND pageview_id IN (SELECT pageview_id FROM ev WHERE {page} AND type = 'pageview')
+        GROUP BY pageview_id) SELECT count(*), count(depth), avg(depth), median(depth) FROM d""",
+    "CTR per element, one page (without exposure)": f"""WITH pv AS (SELECT DISTINCT pageview_id FROM ev WHERE {page} AND type = 'pageview')
+        SELECT target, count(*) AS clicks, count(DISTINCT pageview_id) AS pvc FROM ev
+        WHERE {page} AND type = 'click' AND pageview_id IN (SELECT pageview_id FROM pv)
+        GROUP BY target ORDER BY pvc DESC, clicks DESC, target LIMIT 50""",
+}
+print("| question | DuckDB first ms | DuckDB hot ms |")
+print("| --- | --- | --- |")
+for name, sql in questions.items():
+    times = []
+    for _ in range(6):
+        started = time.perf_counter()
+        duck.execute(sql).fetchall()
+        times.append((time.perf_counter() - started) * 1000)
+    print(f"| {name} | {times[0]:.0f} | {statistics.median(times[1:]):.0f} |")
+PY
+echo
 echo "Command: \`bash benches/analytics.sh $events\`. Times are whole \`heatlake\` runs (see the script's header)."
