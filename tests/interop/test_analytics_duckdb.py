@@ -9,6 +9,9 @@ in order.
 import csv
 import io
 import math
+import shutil
+import struct
+import subprocess
 from decimal import Decimal
 
 import duckdb
@@ -273,3 +276,32 @@ def test_funnel(table):
                        (n / previous if previous else None), median, average])
     assert rows[2][1] > 0, "some sessions reach the last step"
     assert_same_rows(ours, theirs, "funnel")
+
+
+def chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "headless_shell"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@pytest.mark.skipif(chromium() is None, reason="no Chromium on this machine")
+def test_report_renders_in_headless_chromium(table, tmp_path):
+    heatlake, path, _ = table
+    report = tmp_path / "report.html"
+    heatlake.run("report", "--table", path, "--site", SITE, "--page", PAGE, "--out", str(report))
+    html = report.read_text()
+    assert html.count("data:image/png;base64,") == 2 and "<svg" in html
+    screenshot = tmp_path / "report.png"
+    subprocess.run(
+        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={screenshot}",
+         "--window-size=1280,2400", report.as_uri()],
+        check=True, capture_output=True, timeout=120,
+    )
+    data = screenshot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    assert (width, height) == (1280, 2400)
+    # A blank page compresses to a few kilobytes; the pictures and tables do not.
+    assert len(data) > 50_000, len(data)

@@ -248,8 +248,14 @@ pub fn render_heatmap_png(cells: &[(i64, i64, f64)], options: &PngOptions) -> Re
                     (x as f64 + 0.5) / bin as f64 - 0.5,
                     (y as f64 + 0.5) / bin as f64 - 0.5,
                 ) / peak;
-                if density > 0.02 {
-                    canvas.blend(left + x, y, viridis(density), 0.35 + 0.5 * density);
+                if density > 0.01 {
+                    // Faint heat fades into the page instead of ending in a hard edge.
+                    canvas.blend(
+                        left + x,
+                        y,
+                        viridis(density),
+                        (density * 4.0).min(1.0) * 0.8,
+                    );
                 }
             }
         }
