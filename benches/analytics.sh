@@ -29,9 +29,9 @@ export HEATLAKE_HOME=$work/home
 table=$work/table
 if [[ ! -f $work/imported ]]; then
     rm -rf "$table"
-    "$heatlake" gen --events "$events" --seed "$seed" --out "$work/events.ndjson" >/dev/null
-    "$heatlake" import --table "$table" "$work/events.ndjson" >&2
-    rm -f "$work/events.ndjson"
+    "$heatlake" gen --events "$events" --seed "$seed" --out "$work/events.ndjson.gz" >/dev/null
+    "$heatlake" import --table "$table" "$work/events.ndjson.gz" >&2
+    rm -f "$work/events.ndjson.gz"
     touch "$work/imported"
 fi
 files_total=$(find "$table/" -name '*.parquet' -not -path '*/_delta_log/*' | wc -l)

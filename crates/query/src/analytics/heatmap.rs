@@ -163,3 +163,32 @@ pub async fn heatmap(session: &EventsSession, params: &HeatmapParams) -> Result<
     ensure_page_exists(session, &params.site, &params.path).await?;
     plan(session, &query).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analytics::funnel::{FunnelParams, FunnelStep};
+
+    #[test]
+    fn parameters_deserialise_with_defaults_and_a_flat_segment() {
+        let params: HeatmapParams = serde_json::from_str(
+            r#"{"site": "s", "path": "s/p", "mode": "viewport_centred", "device": "mobile"}"#,
+        )
+        .unwrap();
+        assert_eq!(params.bin_px, BIN_PX_DEFAULT);
+        assert_eq!(params.mode, HeatmapMode::ViewportCentred);
+        assert_eq!(params.segment.device.as_deref(), Some("mobile"));
+        let funnel: FunnelParams = serde_json::from_str(
+            r#"{"site": "s", "steps": [{"path": "s/"}, {"predicate": "type = 'submit'"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            funnel.steps,
+            [
+                FunnelStep::Path("s/".into()),
+                FunnelStep::Predicate("type = 'submit'".into())
+            ]
+        );
+        assert_eq!(funnel.window_s, crate::analytics::funnel::WINDOW_S_DEFAULT);
+    }
+}
