@@ -3,6 +3,7 @@
 //! S3-compatible server (moto; `scripts/test` starts one and names it in
 //! `HEATLAKE_TEST_S3_ENDPOINT`, else the tests start their own).
 
+mod analytics;
 mod bad_input;
 mod end_to_end;
 mod privacy;
