@@ -106,18 +106,23 @@ impl Default for LimitsConfig {
     }
 }
 
-/// Settings of the durable collector. Unset keys keep the collector's own defaults (see
-/// `docs/collector.md`).
+/// Settings of the durable collector (write-ahead log and flusher). Unset keys keep the
+/// collector's own defaults, listed here and in `docs/collector.md`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CollectorConfig {
     /// Most bytes of write-ahead log on disk; past it appends get 503 until commits catch up.
+    /// Collector default 1 GiB.
     pub wal_bytes_max: Option<u64>,
-    /// Flush to a Parquet file and commit once this many rows are buffered.
-    pub flush_rows_max: Option<u64>,
-    /// Flush buffered rows at the latest this long after the oldest arrived, in ms.
+    /// Flush to Parquet and commit once this many events wait. Collector default 500 000.
+    pub flush_rows_max: Option<usize>,
+    /// Flush once the waiting events take this many bytes of Arrow memory. Collector default
+    /// 96 MiB.
+    pub flush_bytes_max: Option<usize>,
+    /// Flush at the latest this long after the oldest waiting event arrived, in ms. Collector
+    /// default 30 000.
     pub flush_age_max_ms: Option<u64>,
-    /// How long a batch id is remembered for deduplication, in ms.
+    /// How long a batch id is remembered for deduplication, in ms. Collector default 600 000.
     pub batch_id_window_ms: Option<u64>,
 }
 

@@ -181,6 +181,12 @@ impl From<SinkError> for ApiError {
                 api.body.limit = Some(static_limit_name(&limit));
                 api
             }
+            SinkError::TooLarge { .. } => Self::limit(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "record_bytes_max",
+                message,
+                None,
+            ),
             SinkError::ShuttingDown => Self::limit(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "shutting_down",

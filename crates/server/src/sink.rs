@@ -35,6 +35,15 @@ pub enum SinkError {
         /// What is full, for the error body.
         message: String,
     },
+    /// The batch is larger than the sink can take in one piece (for example one WAL record):
+    /// send fewer events per request.
+    #[error("{limit} exceeded: {message}")]
+    TooLarge {
+        /// The name of the bound.
+        limit: String,
+        /// What is too large, for the error body.
+        message: String,
+    },
     /// The sink is stopping and takes no more events.
     #[error("the collector is shutting down")]
     ShuttingDown,
