@@ -136,3 +136,22 @@ async fn readyz_and_appends_wait_for_the_sink_to_be_ready() {
         (StatusCode::OK, "ready\n")
     );
 }
+
+#[tokio::test]
+async fn a_batch_too_large_for_the_sink_is_413_and_a_stopping_sink_503() {
+    let app = App::new();
+    app.sink.set_failure(Some(SinkError::TooLarge {
+        limit: "record_bytes_max".into(),
+        message: "a batch of 70000000 bytes is larger than one WAL record may hold".into(),
+    }));
+    let reply = app.post(KEY_A, clicks("a.example", 2)).await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(reply.json()["limit"], "record_bytes_max");
+    assert_eq!(reply.header("retry-after"), None);
+    app.sink.set_failure(Some(SinkError::ShuttingDown));
+    let reply = app.post(KEY_A, clicks("a.example", 2)).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.json()["limit"], "shutting_down");
+    assert_eq!(reply.header("retry-after"), Some("5"));
+    assert_eq!(app.sink.event_count(), 0);
+}
