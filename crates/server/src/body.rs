@@ -270,7 +270,7 @@ mod tests {
         assert_eq!(split_events(b"[]", 10).unwrap_err().status, 400);
         let error = split_events(b"[{},{},{}]", 2).unwrap_err();
         assert_eq!(
-            (error.status, error.body.limit),
+            (error.status, error.body.limit.as_deref()),
             (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 Some("events_per_request_max")

@@ -1,5 +1,6 @@
 //! Errors: [`Error`] for starting and running the server, [`ApiError`] for one refused request.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -79,7 +80,7 @@ pub struct ErrorBody {
     pub reason: &'static str,
     /// The named bound that was reached.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub limit: Option<&'static str>,
+    pub limit: Option<Cow<'static, str>>,
     /// Index of the offending event in the request body (0-based).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub index: Option<usize>,
@@ -133,7 +134,7 @@ impl ApiError {
             _ => "unavailable",
         };
         let mut api = Self::new(status, reason, error);
-        api.body.limit = Some(limit);
+        api.body.limit = Some(Cow::Borrowed(limit));
         api.body.retry_after_s = retry_after.map(|wait| wait.as_secs_f64().ceil().max(1.0) as u64);
         api
     }
@@ -170,23 +171,25 @@ impl From<SinkError> for ApiError {
             SinkError::Full {
                 limit, retry_after, ..
             } => {
-                // Sink limits are configured names; leak them as `'static` labels only once each.
                 let mut api = Self::limit(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "collector_full",
                     message,
                     Some(retry_after),
                 );
-                api.body.rule = Some(format!("{limit} reached"));
-                api.body.limit = Some(static_limit_name(&limit));
+                api.body.limit = Some(Cow::Owned(limit));
                 api
             }
-            SinkError::TooLarge { .. } => Self::limit(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "record_bytes_max",
-                message,
-                None,
-            ),
+            SinkError::TooLarge { limit, .. } => {
+                let mut api = Self::limit(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "record_bytes_max",
+                    message,
+                    None,
+                );
+                api.body.limit = Some(Cow::Owned(limit));
+                api
+            }
             SinkError::ShuttingDown => Self::limit(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "shutting_down",
@@ -204,22 +207,6 @@ impl From<SinkError> for ApiError {
             }
         }
     }
-}
-
-/// The sink's bound names the server knows; any other is reported as `collector_full`.
-fn static_limit_name(limit: &str) -> &'static str {
-    const KNOWN: [&str; 5] = [
-        "wal_bytes_max",
-        "backlog_events_max",
-        "buffered_rows_max",
-        "commit_backlog_max",
-        "batch_id_window",
-    ];
-    KNOWN
-        .iter()
-        .find(|known| **known == limit)
-        .copied()
-        .unwrap_or("collector_full")
 }
 
 impl IntoResponse for ApiError {
