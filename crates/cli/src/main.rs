@@ -29,6 +29,9 @@ enum Command {
     Import(commands::import::ImportArgs),
     /// Run SQL over the events table: a query, a file of queries, or an interactive shell.
     Sql(commands::sql::SqlArgs),
+    /// Run the collector: the HTTP service websites send events to, durable in a write-ahead log
+    /// and committed to the events table.
+    Serve(commands::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
             Command::Gen(args) => commands::generate::run(args).await,
             Command::Import(args) => commands::import::run(args).await,
             Command::Sql(args) => commands::sql::run(args).await,
+            Command::Serve(args) => commands::serve::run(args).await,
         }
     });
     match outcome {

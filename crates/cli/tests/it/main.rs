@@ -4,6 +4,7 @@
 //! `HEATLAKE_TEST_S3_ENDPOINT`, else the tests start their own).
 
 mod bad_input;
+mod collector;
 mod end_to_end;
 mod privacy;
 mod s3;
