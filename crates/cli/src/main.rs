@@ -41,6 +41,9 @@ enum Command {
     Funnel(commands::funnel::FunnelArgs),
     /// One self-contained HTML report about a page: heatmaps, scroll depth, CTR, frustration.
     Report(commands::report::ReportArgs),
+    /// Run the collector: the HTTP service websites send events to, durable in a write-ahead log
+    /// and committed to the events table.
+    Serve(commands::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
             Command::Frustration(args) => commands::frustration::run(args).await,
             Command::Funnel(args) => commands::funnel::run(args).await,
             Command::Report(args) => commands::report::run(args).await,
+            Command::Serve(args) => commands::serve::run(args).await,
         }
     });
     match outcome {

@@ -9,4 +9,5 @@ pub mod import;
 mod question;
 pub mod report;
 pub mod scroll;
+pub mod serve;
 pub mod sql;

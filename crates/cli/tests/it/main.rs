@@ -5,6 +5,7 @@
 
 mod analytics;
 mod bad_input;
+mod collector;
 mod end_to_end;
 mod privacy;
 mod s3;
