@@ -6,6 +6,9 @@
 mod analytics;
 mod bad_input;
 mod collector;
+mod collector_crash;
+mod collector_faults;
+mod collector_load;
 mod end_to_end;
 mod privacy;
 mod s3;

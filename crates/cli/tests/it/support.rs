@@ -459,6 +459,11 @@ impl S3Endpoint {
         Self { url: url.into() }
     }
 
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// The shared test server: `HEATLAKE_TEST_S3_ENDPOINT` if set, else a `moto_server` this
     /// process starts once on a free loopback port (and which stops when this process exits).
     pub fn shared() -> Self {
