@@ -13,13 +13,16 @@ use crate::config::LimitsConfig;
 use crate::error::ApiError;
 
 /// Media types accepted for event bodies. `text/plain` is what `navigator.sendBeacon` sends for a
-/// string, and it needs no CORS preflight.
-const ACCEPTED_CONTENT_TYPES: [&str; 5] = [
+/// string, and it needs no CORS preflight; `application/x-www-form-urlencoded` is what
+/// `curl --data-binary` sends unless told otherwise. The body is read as JSON or NDJSON whatever
+/// the type says.
+const ACCEPTED_CONTENT_TYPES: [&str; 6] = [
     "application/json",
     "application/x-ndjson",
     "application/ndjson",
     "application/jsonl",
     "text/plain",
+    "application/x-www-form-urlencoded",
 ];
 
 /// Checks the `Content-Type` (absent is taken as JSON).

@@ -238,10 +238,14 @@ fn sink_error(error: AppendError) -> SinkError {
     }
 }
 
-/// Logs to standard error; `RUST_LOG` chooses what (default `info`).
+/// Logs to standard error; `RUST_LOG` chooses what (default: Heatlake's own `info`, the
+/// libraries' warnings).
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(
+            "warn,heatlake=info,heatlake_server=info,heatlake_ingest=info",
+        )
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -72,6 +72,23 @@ async fn a_text_plain_beacon_body_with_the_key_in_the_query_is_accepted() {
 }
 
 #[tokio::test]
+async fn a_plain_curl_body_is_accepted() {
+    let app = App::new();
+    // `curl --data-binary @events.ndjson` without -H sends this type.
+    let reply = app
+        .send(
+            Request::post("/v1/events")
+                .header("x-heatlake-key", KEY_A)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(click("a.example", 0)))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(app.sink.event_count(), 1);
+}
+
+#[tokio::test]
 async fn other_media_types_and_encodings_are_415() {
     let app = App::new();
     let xml = app
