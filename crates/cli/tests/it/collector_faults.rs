@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use crate::collector_load::{Collector, Load, assert_exactly_once, write_config};
 use crate::support::{S3Bucket, Sandbox};
 
+/// Each sender's pause between batches.
+const PAUSE_BETWEEN_BATCHES: Duration = Duration::from_millis(10);
 /// How long each fault lasts.
 const FAULT_DURATION: Duration = Duration::from_secs(4);
 /// Longest the backlog may take to drain once the store is back.
@@ -154,10 +156,13 @@ fn a_failing_store_delays_commits_but_loses_nothing_acknowledged() {
     let config = write_config(
         &sandbox,
         &table,
-        "flush_rows_max = 800\nflush_age_max_ms = 200",
+        // Flushes large enough that the backlog drains quickly once the store is back.
+        "flush_rows_max = 50000\nflush_age_max_ms = 200",
     );
     let collector = Collector::start(&sandbox, &config, &[("AWS_ENDPOINT_URL", &proxy.url)]);
-    let load = Load::start(2);
+    // A steady load (about 8,000 events/s) rather than all the loopback can carry: the S3
+    // test server commits far slower than a real store.
+    let load = Load::start_paced(2, PAUSE_BETWEEN_BATCHES);
     load.target(Some(&collector.address));
     std::thread::sleep(Duration::from_secs(2));
     let before_faults = load.batches();

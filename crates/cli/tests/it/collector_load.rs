@@ -237,8 +237,13 @@ pub struct Load {
 }
 
 impl Load {
-    /// Starts `senders` threads.
+    /// Starts `senders` threads that send as fast as the collector answers.
     pub fn start(senders: usize) -> Self {
+        Self::start_paced(senders, Duration::ZERO)
+    }
+
+    /// Starts `senders` threads, each pausing `pause` between batches.
+    pub fn start_paced(senders: usize, pause: Duration) -> Self {
         let mut load = Self {
             address: Arc::default(),
             outcomes: Arc::default(),
@@ -287,6 +292,7 @@ impl Load {
                     if outcome == Outcome::Unknown {
                         std::thread::sleep(Duration::from_millis(20));
                     }
+                    std::thread::sleep(pause);
                 }
             }));
         }
