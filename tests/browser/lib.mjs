@@ -1,7 +1,6 @@
 // Shared parts of the browser tests: the system Chromium, the fixture flows with the values they
 // must produce, and reading the table back through `heatlake sql`.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -24,9 +23,14 @@ const CHROMIUM_FLAGS = [
   "--disable-sync",
 ];
 
-// A browser with a new, empty profile: each test starts as a new visitor.
-export async function freshContext(options = {}) {
+// A browser with a new, empty profile: each test starts as a new visitor. `preferences` go into
+// the profile before Chromium starts (for example `{ enable_do_not_track: true }`).
+export async function freshContext(options = {}, preferences = null) {
   const userDataDir = mkdtempSync(join(tmpdir(), "heatlake-chromium-"));
+  if (preferences) {
+    mkdirSync(join(userDataDir, "Default"));
+    writeFileSync(join(userDataDir, "Default", "Preferences"), JSON.stringify(preferences));
+  }
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
@@ -49,6 +53,9 @@ export async function useRrweb(page, config) {
   await page.addInitScript({ path: RRWEB_BUNDLE });
   await page.addInitScript({ path: RRWEB_RECORDER });
 }
+
+// Longer than the tracker's dead-click window (700 ms).
+const DEAD_CLICK_WAIT_MS = 900;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -88,8 +95,10 @@ export async function buttonsFlow(page) {
   await page.mouse.move(640, 500, { steps: 10 });
   clicks.push({ target: buy, ...(await clickAt(page, buy, 50, 20, false)), dead: false });
   clicks.push({ target: nothing, ...(await clickAt(page, nothing, 100, 40, false)), dead: true });
+  await sleep(DEAD_CLICK_WAIT_MS); // a scroll right after would count as the click's effect
   await scrollTo(page, 1000);
   clicks.push({ target: menu, ...(await clickAt(page, menu, 80, 20, true)), dead: true });
+  await sleep(DEAD_CLICK_WAIT_MS);
   await scrollTo(page, 2200);
   clicks.push({ target: late, ...(await clickAt(page, late, 60, 25, false)), dead: false });
   await scrollTo(page, 0);
@@ -126,18 +135,6 @@ export async function formFlow(page) {
   }
   await page.click("#pay");
   await sleep(800);
-}
-
-// Runs `heatlake sql --format json` over the table; returns the rows.
-export function sql(heatlake, table, query) {
-  const out = execFileSync(heatlake, ["sql", "--table", table, "--format", "json", query], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return out
-    .split("\n")
-    .filter((line) => line.trim())
-    .map((line) => JSON.parse(line));
 }
 
 export function readJson(path) {

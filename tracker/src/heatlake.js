@@ -289,7 +289,7 @@
   // Ends the page view's summary; not repeated when nothing happened since the last one (page
   // hide and visibility change both fire when a tab closes).
   function sendLeave() {
-    settleClicks(false);
+    settleClicks();
     if (seq === leaveSeq) return;
     activity();
     noteScroll();
@@ -303,21 +303,21 @@
   }
 
   // ---- clicks ----------------------------------------------------------------------------------
-  var changedSinceClick = false;
-  var observer = win.MutationObserver &&
-    new MutationObserver(function () {
-      changedSinceClick = true;
-    });
+  // A click waits DEAD_CLICK_MS to learn whether anything followed it; navigation settles it.
+  function noteChange() {
+    for (var i = 0; i < pendingClicks.length; i++) pendingClicks[i].changed = true;
+  }
+  var observer = win.MutationObserver && new MutationObserver(noteChange);
 
-  // Pending clicks wait DEAD_CLICK_MS to learn whether anything happened; navigation settles them.
-  function settleClicks(dead) {
-    var clicks = pendingClicks;
-    pendingClicks = [];
-    if (observer) observer.disconnect();
-    for (var i = 0; i < clicks.length; i++) {
-      clicks[i].dead = dead && !changedSinceClick;
-      enqueue(clicks[i]);
-    }
+  function settleClick(pending, dead) {
+    pendingClicks.splice(pendingClicks.indexOf(pending), 1);
+    if (!pendingClicks.length && observer) observer.disconnect();
+    pending.event.dead = dead && !pending.changed;
+    enqueue(pending.event);
+  }
+
+  function settleClicks() {
+    while (pendingClicks.length) settleClick(pendingClicks[0], false);
   }
 
   function onClick(e) {
@@ -344,16 +344,15 @@
     // Numbered now so `seq` keeps the order of events, queued once its dead flag is known.
     var click = makeEvent("click", fields);
     // Focusing a form field is a visible change of its own: such clicks are never dead.
-    var formField = el.closest("input,select,textarea,label,button[type=submit],[contenteditable]");
-    if (!pendingClicks.length) {
-      changedSinceClick = false;
-      if (observer)
-        observer.observe(doc, { subtree: true, childList: true, attributes: true, characterData: true });
-    }
-    if (formField) changedSinceClick = true;
-    pendingClicks.push(click);
+    var pending = {
+      event: click,
+      changed: !!el.closest("input,select,textarea,label,button[type=submit],[contenteditable]"),
+    };
+    if (!pendingClicks.length && observer)
+      observer.observe(doc, { subtree: true, childList: true, attributes: true, characterData: true });
+    pendingClicks.push(pending);
     setTimeout(function () {
-      if (pendingClicks.indexOf(click) >= 0) settleClicks(true);
+      if (pendingClicks.indexOf(pending) >= 0) settleClick(pending, true);
     }, DEAD_CLICK_MS);
   }
 
@@ -383,7 +382,7 @@
     });
   }
   function onScroll() {
-    changedSinceClick = true;
+    noteChange();
     activity();
     noteScroll(); // the maximum is kept on every event, whatever the throttle sends
     if (!scrollTimer)
@@ -435,7 +434,7 @@
     var el = elementOf(e.target);
     if (!el) return;
     activity();
-    changedSinceClick = true;
+    noteChange();
     if (sensitive(el)) return;
     if (pendingInput && pendingInput != el) sendInput();
     pendingInput = el;
@@ -557,7 +556,7 @@
     if (stopped || urlKey(loc.href) == urlKey(pageUrl)) return;
     var previous = pageUrl;
     sendLeave();
-    changedSinceClick = true;
+    noteChange();
     startPageview(previous);
   }
 
