@@ -27,7 +27,7 @@
   var IDLE_MS = 30000; // engaged time stops counting after this long without activity
   var SESSION_IDLE_S = 1800; // a session ends after 30 minutes without events
   var VISITOR_COOKIE_S = 31536000; // the visitor cookie lives a year
-  var OPTOUT_COOKIE_S = 157680000; // the opt-out cookie lives five years
+  var OPTOUT_COOKIE_S = 63072000; // the opt-out cookie lives two years, as the collector's
   var SELECTOR_DEPTH_MAX = 12; // elements in a selector path (the nearest ones are kept)
   var TARGET_BYTES_MAX = 512; // wire-format bound of `target` and (256) `field`
 
@@ -484,7 +484,9 @@
       method: "POST",
       body: body,
       keepalive: true,
-      credentials: "omit",
+      // The collector's own opt-out cookie travels with the events (it answers CORS with
+      // credentials for the site's allowed origins).
+      credentials: "include",
       headers: { "Content-Type": "text/plain" },
     }).then(
       function (response) {
