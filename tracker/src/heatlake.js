@@ -417,7 +417,7 @@
 
   function fieldLength(el) {
     if (el.isContentEditable) return (el.textContent || "").length;
-    if (el.type == "checkbox" || el.type == "radio") return undefined;
+    if (el.type == "checkbox" || el.type == "radio" || el.localName == "select") return undefined;
     return typeof el.value == "string" ? el.value.length : undefined;
   }
 

@@ -251,7 +251,9 @@ impl NodeTree {
     pub fn field_kind(&self, id: u32) -> Option<FieldKind> {
         let element = self.elements.get(&id)?;
         Some(
-            if matches!(element.input_type.as_deref(), Some("checkbox" | "radio")) {
+            if matches!(element.input_type.as_deref(), Some("checkbox" | "radio"))
+                || &*element.tag == "select"
+            {
                 FieldKind::Choice
             } else if element.sensitive {
                 FieldKind::Sensitive
@@ -269,7 +271,7 @@ pub enum FieldKind {
     Text,
     /// Password, e-mail, tel or card field: only "changed".
     Sensitive,
-    /// Checkbox or radio button: only "changed".
+    /// Checkbox, radio button or select: only "changed".
     Choice,
 }
 
