@@ -81,13 +81,13 @@ test("clicks land with their selector, page coordinates, element-relative positi
     assert.equal(click.dead, want.dead, `click ${i} dead`);
     assert.equal(click.viewport_w, VIEWPORT.width);
   });
+  trackerClicks = { clicks, depth: depthOf(rows) };
   const pageview = rows.find((r) => r.type == "pageview");
   assert.equal(pageview.doc_h, 4000);
   assert.equal(pageview.title, "Heatlake fixture: buttons");
   assert.equal(pageview.browser, "Chrome");
   assert.ok(rows.filter((r) => r.type == "move").length >= 3, "moves are recorded");
   assertClose(depthOf(rows), expected.depth, 0.05, "depth of the buttons page");
-  trackerClicks = { clicks, depth: depthOf(rows) };
 });
 
 // Scroll depth of a page view: its leave summary, else the deepest scroll event.
