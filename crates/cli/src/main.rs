@@ -29,6 +29,21 @@ enum Command {
     Import(commands::import::ImportArgs),
     /// Run SQL over the events table: a query, a file of queries, or an interactive shell.
     Sql(commands::sql::SqlArgs),
+    /// Click or move heatmap of a page: counts and distinct visitors per cell.
+    Heatmap(commands::heatmap::HeatmapArgs),
+    /// Scroll depth of a page: share of page views reaching each depth, and the fold.
+    Scroll(commands::scroll::ScrollArgs),
+    /// Click-through per element of a page, or per link to the next page.
+    Ctr(commands::ctr::CtrArgs),
+    /// Rage clicks and dead clicks per element or per page.
+    Frustration(commands::frustration::FrustrationArgs),
+    /// Sessions through ordered steps within a time window.
+    Funnel(commands::funnel::FunnelArgs),
+    /// One self-contained HTML report about a page: heatmaps, scroll depth, CTR, frustration.
+    Report(commands::report::ReportArgs),
+    /// Run the collector: the HTTP service websites send events to, durable in a write-ahead log
+    /// and committed to the events table.
+    Serve(commands::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +63,13 @@ fn main() -> ExitCode {
             Command::Gen(args) => commands::generate::run(args).await,
             Command::Import(args) => commands::import::run(args).await,
             Command::Sql(args) => commands::sql::run(args).await,
+            Command::Heatmap(args) => commands::heatmap::run(args).await,
+            Command::Scroll(args) => commands::scroll::run(args).await,
+            Command::Ctr(args) => commands::ctr::run(args).await,
+            Command::Frustration(args) => commands::frustration::run(args).await,
+            Command::Funnel(args) => commands::funnel::run(args).await,
+            Command::Report(args) => commands::report::run(args).await,
+            Command::Serve(args) => commands::serve::run(args).await,
         }
     });
     match outcome {

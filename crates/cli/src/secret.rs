@@ -7,7 +7,7 @@
 //! linked to new ones (which is also how to rotate it on purpose).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use heatlake_model::privacy::ids::IdSecret;
@@ -28,11 +28,17 @@ pub fn data_dir() -> PathBuf {
 
 /// Loads the id secret, creating it on first use.
 pub fn load_or_create() -> Result<IdSecret> {
+    load_or_create_in(&data_dir())
+}
+
+/// Loads the id secret kept in `data_dir` (unless [`SECRET_ENV_VAR`] is set), creating it on
+/// first use.
+pub fn load_or_create_in(data_dir: &Path) -> Result<IdSecret> {
     if let Ok(hex) = std::env::var(SECRET_ENV_VAR) {
         return IdSecret::from_hex(hex.trim())
             .with_context(|| format!("{SECRET_ENV_VAR} must be 64 hex digits"));
     }
-    let path = data_dir().join("id-secret");
+    let path = data_dir.join("id-secret");
     match std::fs::read_to_string(&path) {
         Ok(hex) => IdSecret::from_hex(hex.trim())
             .with_context(|| format!("while reading the id secret {}", path.display())),
@@ -40,8 +46,8 @@ pub fn load_or_create() -> Result<IdSecret> {
             let mut seed = [0u8; 32];
             getrandom_fill(&mut seed)?;
             let secret = IdSecret::generate_from(seed);
-            std::fs::create_dir_all(data_dir())
-                .with_context(|| format!("while creating {}", data_dir().display()))?;
+            std::fs::create_dir_all(data_dir)
+                .with_context(|| format!("while creating {}", data_dir.display()))?;
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create_new(true);
             #[cfg(unix)]

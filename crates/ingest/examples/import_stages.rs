@@ -81,7 +81,7 @@ fn main() {
         let sort = per_event(&format!("sort {order:?}"), started);
         let mut options = options.clone();
         options.sort_order = order;
-        let properties = writer_properties(&options).expect("valid settings");
+        let properties = writer_properties(&options.layout()).expect("valid settings");
         let file_batch = file_batch(&sorted).expect("an events batch");
         let started = Instant::now();
         let mut encoded = Vec::new();

@@ -61,6 +61,53 @@ pub enum Error {
     /// A Parquet setting is invalid.
     #[error("parquet settings: {0}")]
     Parquet(#[source] parquet::errors::ParquetError),
+    /// The write-ahead log could not be read or written.
+    #[error("write-ahead log {path}: {source}")]
+    Wal {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The write-ahead log holds something that is not a sequence of whole records where whole
+    /// records must be (not a torn tail, which is cut at start-up).
+    #[error("write-ahead log {path} is damaged at byte {offset}: {reason}")]
+    WalDamaged {
+        /// The segment file or directory.
+        path: PathBuf,
+        /// Where in the file.
+        offset: u64,
+        /// What was found.
+        reason: String,
+    },
+    /// The table says this collector committed WAL records that its WAL directory does not
+    /// hold: the directory belongs to another collector, or was replaced.
+    #[error(
+        "the table holds WAL records up to {committed_seq} of {app_id}, but the WAL in {dir} ends at {wal_seq}: is this the WAL directory of that collector?"
+    )]
+    WalBehindTable {
+        /// The WAL directory.
+        dir: PathBuf,
+        /// The last record in the WAL.
+        wal_seq: u64,
+        /// The last record the table holds.
+        committed_seq: u64,
+        /// The collector's transaction id.
+        app_id: String,
+    },
+    /// Shutdown gave up committing; the events stay in the WAL and are committed at the next
+    /// start.
+    #[error(
+        "{events} events could not be committed before shutdown; they stay in the write-ahead log for the next start: {source}"
+    )]
+    FlushAbandoned {
+        /// Events left in the WAL.
+        events: u64,
+        /// The last failure.
+        #[source]
+        source: Box<Error>,
+    },
     /// Arrow failed while sorting a batch.
     #[error("sorting events: {0}")]
     Arrow(#[from] arrow::error::ArrowError),

@@ -14,10 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow::array::RecordBatch;
-use deltalake::kernel::transaction::CommitBuilder;
 use deltalake::kernel::{Action, Add};
-use deltalake::protocol::{DeltaOperation, SaveMode};
-use heatlake_model::schema::PARTITION_COLUMNS;
 use heatlake_model::{EventBatchBuilder, IngestContext, decode_line};
 use heatlake_table::TableLocation;
 use object_store::ObjectStoreExt;
@@ -26,7 +23,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::reader::{Line, LineReader};
-use crate::writer::DataFileWriter;
+use crate::writer::{DataFileWriter, commit_append};
 use crate::{Error, ImportOptions, Result};
 
 /// Partition chunks waiting for the writer; two keep both cores busy without piling up memory.
@@ -105,7 +102,7 @@ pub async fn import(
         }
         _ => None,
     };
-    let writer = DataFileWriter::new(location.clone(), options)?;
+    let writer = DataFileWriter::new(location.clone(), &options.layout())?;
     let (sender, mut receiver) = mpsc::channel::<Chunk>(CHUNKS_IN_FLIGHT_MAX);
     let parser = {
         let inputs = inputs.to_vec();
@@ -369,30 +366,9 @@ async fn commit(
     adds: &[Add],
     parsed: Parsed,
 ) -> Result<ImportReport> {
-    let delta = |source| Error::from(heatlake_table::Error::delta(location, source));
     let actions: Vec<Action> = adds.iter().cloned().map(Action::Add).collect();
-    let (version, created) = match table {
-        Some(table) => {
-            let operation = DeltaOperation::Write {
-                mode: SaveMode::Append,
-                partition_by: Some(PARTITION_COLUMNS.map(str::to_owned).to_vec()),
-                predicate: None,
-            };
-            let snapshot = table.snapshot().map_err(delta)?;
-            let finalized = CommitBuilder::default()
-                .with_actions(actions)
-                .build(Some(snapshot), table.log_store(), operation)
-                .await
-                .map_err(delta)?;
-            (finalized.version(), false)
-        }
-        None => {
-            let table = heatlake_table::create_builder(location, actions)?
-                .await
-                .map_err(delta)?;
-            (table.version().unwrap_or_default(), true)
-        }
-    };
+    let (version, created_table) = commit_append(location, table.as_ref(), actions).await?;
+    let created = created_table.is_some();
     Ok(ImportReport {
         version,
         created,

@@ -21,12 +21,14 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod collector;
 mod error;
 pub mod import;
 mod options;
 pub mod reader;
+pub mod wal;
 pub mod writer;
 
 pub use error::{Error, Result};
 pub use import::{ImportProgress, ImportReport, Rejection, import};
-pub use options::{ImportOptions, SortOrder};
+pub use options::{FileLayout, ImportOptions, SortOrder};

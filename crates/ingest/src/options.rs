@@ -26,6 +26,29 @@ impl SortOrder {
     }
 }
 
+/// How data files are laid out: row order, row groups, compression. Shared by the batch import
+/// and the collector's flusher, so that both write the same kind of files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileLayout {
+    /// Rows per Parquet row group.
+    pub row_group_rows: usize,
+    /// Zstd level of data files.
+    pub zstd_level: i32,
+    /// Row order within a data file.
+    pub sort_order: SortOrder,
+}
+
+impl Default for FileLayout {
+    /// The defaults of [`ImportOptions`].
+    fn default() -> Self {
+        Self {
+            row_group_rows: 1 << 18,
+            zstd_level: 3,
+            sort_order: SortOrder::default(),
+        }
+    }
+}
+
 /// Everything an import can be told.
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
@@ -66,12 +89,21 @@ impl ImportOptions {
             line_bytes_max: 64 * 1024,
             file_rows_max: 1 << 20,
             buffered_rows_max: 2 << 20,
-            row_group_rows: 1 << 18,
-            zstd_level: 3,
-            sort_order: SortOrder::default(),
+            row_group_rows: FileLayout::default().row_group_rows,
+            zstd_level: FileLayout::default().zstd_level,
+            sort_order: FileLayout::default().sort_order,
             privacy: PrivacyPolicy::default(),
             id_secret,
             received_at_ms: None,
+        }
+    }
+
+    /// The data file settings of this import.
+    pub fn layout(&self) -> FileLayout {
+        FileLayout {
+            row_group_rows: self.row_group_rows,
+            zstd_level: self.zstd_level,
+            sort_order: self.sort_order,
         }
     }
 }

@@ -8,7 +8,10 @@ use arrow::array::{
 };
 use arrow::compute::take_record_batch;
 use delta_kernel::expressions::Scalar;
-use deltalake::kernel::Add;
+use deltalake::DeltaTable;
+use deltalake::kernel::transaction::CommitBuilder;
+use deltalake::kernel::{Action, Add};
+use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::writer::{DeltaWriter, RecordBatchWriter, WriteMode};
 use heatlake_model::schema::PARTITION_COLUMNS;
 use heatlake_model::{EventType, event_schema, file_schema};
@@ -19,7 +22,7 @@ use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::schema::types::ColumnPath;
 
-use crate::{Error, ImportOptions, Result, SortOrder};
+use crate::{Error, FileLayout, Result, SortOrder};
 
 /// Parquet settings of every data file, stated in full rather than left to library defaults.
 ///
@@ -27,7 +30,7 @@ use crate::{Error, ImportOptions, Result, SortOrder};
 /// - dictionary encoding on: most string columns repeat a few values per file;
 /// - page-level statistics, so the page index lets readers skip pages, not only row groups;
 /// - the sort order recorded as `sorting_columns`, so readers can rely on it.
-pub fn writer_properties(options: &ImportOptions) -> Result<WriterProperties> {
+pub fn writer_properties(options: &FileLayout) -> Result<WriterProperties> {
     let level = ZstdLevel::try_new(options.zstd_level).map_err(Error::Parquet)?;
     let schema = file_schema();
     let sorting_columns = options
@@ -166,11 +169,11 @@ pub struct DataFileWriter {
 
 impl DataFileWriter {
     /// A writer for the table at `location`.
-    pub fn new(location: TableLocation, options: &ImportOptions) -> Result<Self> {
+    pub fn new(location: TableLocation, layout: &FileLayout) -> Result<Self> {
         Ok(Self {
             location,
-            properties: writer_properties(options)?,
-            sort_order: options.sort_order,
+            properties: writer_properties(layout)?,
+            sort_order: layout.sort_order,
         })
     }
 
@@ -198,6 +201,35 @@ impl DataFileWriter {
             .map_err(delta)?;
         writer.flush().await.map_err(delta)
     }
+}
+
+/// Commits `actions` (data files, and any transaction marker) to the table as an append, or
+/// creates the table with them when there is none yet. Returns the new version and the table
+/// it created, if it did.
+pub async fn commit_append(
+    location: &TableLocation,
+    table: Option<&DeltaTable>,
+    actions: Vec<Action>,
+) -> Result<(u64, Option<DeltaTable>)> {
+    let delta = |source| Error::from(heatlake_table::Error::delta(location, source));
+    let Some(table) = table else {
+        let table = heatlake_table::create_builder(location, actions)?
+            .await
+            .map_err(delta)?;
+        return Ok((table.version().unwrap_or_default(), Some(table)));
+    };
+    let operation = DeltaOperation::Write {
+        mode: SaveMode::Append,
+        partition_by: Some(PARTITION_COLUMNS.map(str::to_owned).to_vec()),
+        predicate: None,
+    };
+    let snapshot = table.snapshot().map_err(delta)?;
+    let finalized = CommitBuilder::default()
+        .with_actions(actions)
+        .build(Some(snapshot), table.log_store(), operation)
+        .await
+        .map_err(delta)?;
+    Ok((finalized.version(), None))
 }
 
 #[cfg(test)]

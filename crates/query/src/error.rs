@@ -20,6 +20,48 @@ pub enum Error {
     /// Writing the Parquet result failed.
     #[error("writing the result as Parquet: {0}")]
     Parquet(#[from] parquet::errors::ParquetError),
+    /// A question's parameter is wrong (empty, out of range, not parseable).
+    #[error("invalid {parameter}: {message}")]
+    InvalidParameter {
+        /// The parameter's name, as in the parameter structs and the CLI flags.
+        parameter: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The page has no event at all in this version of the table.
+    #[error("unknown page: site {site:?} has no events on path {path:?}")]
+    UnknownPage {
+        /// The site asked for.
+        site: String,
+        /// The page asked for.
+        path: String,
+    },
+    /// A scoped session was given something other than a query.
+    #[error("only read-only queries are allowed: {message}")]
+    NotReadOnly {
+        /// What DataFusion refused.
+        message: String,
+    },
+    /// A scoped query ran longer than its limit (it was cancelled).
+    #[error("the query ran longer than its time limit of {limit:?} and was cancelled")]
+    TimeLimit {
+        /// The limit.
+        limit: std::time::Duration,
+    },
+    /// A scoped query needed more memory than its limit, even after spilling what can spill.
+    #[error("the query needed more than its memory limit of {bytes} bytes: {message}")]
+    MemoryLimit {
+        /// The limit.
+        bytes: usize,
+        /// What ran out.
+        message: String,
+    },
+    /// Drawing a picture failed.
+    #[error("rendering: {message}")]
+    Render {
+        /// What failed.
+        message: String,
+    },
     /// Writing the result to its destination failed.
     #[error("writing the result: {0}")]
     Io(#[from] std::io::Error),

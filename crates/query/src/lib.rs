@@ -19,9 +19,13 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod analytics;
 mod error;
 pub mod output;
+pub mod render;
+pub mod scoped;
 mod session;
 
 pub use error::{Error, Result};
+pub use scoped::{ScopeLimits, ScopedSession};
 pub use session::{EVENTS_TABLE, EventsSession, QueryOptions};

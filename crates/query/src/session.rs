@@ -1,9 +1,15 @@
 //! A DataFusion session with the `events` table registered.
 
+use std::sync::Arc;
+
 use arrow::array::RecordBatch;
+use datafusion::catalog::view::ViewTable;
 use datafusion::dataframe::DataFrame;
+use datafusion::datasource::provider_as_source;
 use datafusion::execution::context::SessionContext;
-use datafusion::prelude::SessionConfig;
+use datafusion::execution::runtime_env::RuntimeEnv;
+use datafusion::logical_expr::LogicalPlanBuilder;
+use datafusion::prelude::{SessionConfig, col, lit};
 use heatlake_table::TableLocation;
 
 use crate::{Error, Result};
@@ -47,22 +53,50 @@ impl EventsSession {
         version: Option<u64>,
         options: &QueryOptions,
     ) -> Result<Self> {
+        Self::open_with(location, version, options, None, None).await
+    }
+
+    /// Opens the table; with `sites`, `events` is a view that only ever shows those sites' rows
+    /// (the Delta provider itself gets no name), and `information_schema` is off. `runtime`
+    /// replaces the default (unbounded) runtime, for a memory limit.
+    pub(crate) async fn open_with(
+        location: &TableLocation,
+        version: Option<u64>,
+        options: &QueryOptions,
+        sites: Option<&[String]>,
+        runtime: Option<Arc<RuntimeEnv>>,
+    ) -> Result<Self> {
         let table = heatlake_table::open(location, version).await?;
         let delta = |source| Error::from(heatlake_table::Error::delta(location, source));
         let mut config = SessionConfig::new()
             .with_target_partitions(options.target_partitions.max(1))
             .with_batch_size(options.batch_size.max(1))
-            .with_information_schema(true);
+            .with_information_schema(sites.is_none());
         let parquet = &mut config.options_mut().execution.parquet;
         parquet.pushdown_filters = options.parquet_pushdown_filters;
         parquet.reorder_filters = options.parquet_pushdown_filters;
         parquet.enable_page_index = true;
-        let context = SessionContext::new_with_config(config);
+        let context = match runtime {
+            Some(runtime) => SessionContext::new_with_config_rt(config, runtime),
+            None => SessionContext::new_with_config(config),
+        };
         table
             .update_datafusion_session(&context.state())
             .map_err(delta)?;
         let provider = table.table_provider().await?;
-        context.register_table(EVENTS_TABLE, provider)?;
+        match sites {
+            None => {
+                context.register_table(EVENTS_TABLE, provider)?;
+            }
+            Some(sites) => {
+                let allowed = sites.iter().map(|site| lit(site.as_str())).collect();
+                let plan =
+                    LogicalPlanBuilder::scan(EVENTS_TABLE, provider_as_source(provider), None)?
+                        .filter(col("site").in_list(allowed, false))?
+                        .build()?;
+                context.register_table(EVENTS_TABLE, Arc::new(ViewTable::new(plan, None)))?;
+            }
+        }
         Ok(Self {
             context,
             version: table.version().unwrap_or_default(),

@@ -1,5 +1,13 @@
 //! One module per subcommand.
 
+pub mod ctr;
+pub mod frustration;
+pub mod funnel;
 pub mod generate;
+pub mod heatmap;
 pub mod import;
+mod question;
+pub mod report;
+pub mod scroll;
+pub mod serve;
 pub mod sql;

@@ -43,6 +43,13 @@ pub struct SqlArgs {
 #[derive(Debug, Clone, Copy)]
 pub struct OutputFormatArg(OutputFormat);
 
+impl OutputFormatArg {
+    /// The format.
+    pub fn format(self) -> OutputFormat {
+        self.0
+    }
+}
+
 impl std::str::FromStr for OutputFormatArg {
     type Err = String;
     fn from_str(name: &str) -> Result<Self, Self::Err> {

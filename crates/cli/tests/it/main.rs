@@ -3,7 +3,9 @@
 //! S3-compatible server (moto; `scripts/test` starts one and names it in
 //! `HEATLAKE_TEST_S3_ENDPOINT`, else the tests start their own).
 
+mod analytics;
 mod bad_input;
+mod collector;
 mod end_to_end;
 mod privacy;
 mod s3;

@@ -541,18 +541,22 @@ impl S3Endpoint {
         let mut response = Vec::new();
         // `Connection: close`: the server ends the response by closing.
         let _ = stream.read_to_end(&mut response);
-        let response = String::from_utf8_lossy(&response).into_owned();
-        let status = response
-            .split_whitespace()
-            .nth(1)
-            .and_then(|code| code.parse().ok())
-            .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
-        let body = response
-            .split_once("\r\n\r\n")
-            .map(|(_, body)| body.to_owned())
-            .unwrap_or_default();
-        (status, body)
+        http_status_and_body(&String::from_utf8_lossy(&response))
     }
+}
+
+/// The status and body of a whole HTTP/1.1 response (as read up to the closed connection).
+pub fn http_status_and_body(response: &str) -> (u16, String) {
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    (status, body)
 }
 
 /// A bucket on the test S3 server.

@@ -1,0 +1,126 @@
+//! `heatlake serve` as a real process: events posted over TCP, SIGTERM, then the table holds
+//! exactly the acknowledged events.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{Sandbox, as_u64, http_status_and_body};
+
+/// Longest the collector may take to replay its log and answer `/readyz`.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest the collector may take to flush, commit and exit after SIGTERM.
+const STOP_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// One HTTP/1.1 exchange on a fresh connection: the status and the body.
+fn http(address: &str, request_head: &str, body: &[u8]) -> (u16, String) {
+    let mut stream = TcpStream::connect(address).expect("the collector accepts connections");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let head = format!(
+        "{request_head}\r\nHost: {address}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    http_status_and_body(&response)
+}
+
+/// Starts `heatlake serve` on a free port; returns the process and its address.
+fn start(sandbox: &Sandbox, table: &str) -> (Child, String) {
+    let mut child = sandbox
+        .command()
+        .args(["serve", "--listen", "127.0.0.1:0", "--table", table])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("heatlake serve starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let address = loop {
+        let line = lines
+            .next()
+            .expect("heatlake serve prints its address")
+            .unwrap();
+        if let Some(url) = line.strip_prefix("heatlake collector listening on http://") {
+            break url.trim().to_owned();
+        }
+    };
+    // Keep draining standard output so the collector never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    let started = Instant::now();
+    while http(&address, "GET /readyz HTTP/1.1", b"").0 != 200 {
+        assert!(
+            started.elapsed() < READY_TIMEOUT,
+            "the collector never got ready"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, address)
+}
+
+fn event(seq: u64) -> String {
+    format!(
+        r#"{{"v":1,"site":"dev","type":"click","ts":1764576004210,"pageview_id":"pv-tcp","seq":{seq},"path":"localhost/p","x":10,"y":20}}"#
+    )
+}
+
+#[test]
+fn acknowledged_events_are_in_the_table_exactly_once_after_sigterm() {
+    let sandbox = Sandbox::new();
+    let table = sandbox.local_table("events");
+    let (mut child, address) = start(&sandbox, &table);
+    let key = std::fs::read_to_string(sandbox.file("home/dev-write-key")).unwrap();
+    let post = |batch: &str, body: String| {
+        http(
+            &address,
+            &format!(
+                "POST /v1/events HTTP/1.1\r\nX-Heatlake-Key: {}\r\nX-Heatlake-Batch: {batch}",
+                key.trim()
+            ),
+            body.as_bytes(),
+        )
+    };
+    let first: String = (0..3).map(|seq| event(seq) + "\n").collect();
+    assert_eq!(
+        post("b-1", first.clone()),
+        (200, r#"{"accepted":3}"#.to_owned())
+    );
+    let second: String = (3..5).map(|seq| event(seq) + "\n").collect();
+    assert_eq!(post("b-2", second), (200, r#"{"accepted":2}"#.to_owned()));
+    // A retry of the first batch is acknowledged and not stored again.
+    assert_eq!(
+        post("b-1", first),
+        (200, r#"{"accepted":3,"duplicate":true}"#.to_owned())
+    );
+    // A request with one invalid event stores nothing.
+    let (status, _) = post("b-3", format!("{}\n{{\"v\":1}}\n", event(99)));
+    assert_eq!(status, 400);
+
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < STOP_TIMEOUT,
+            "the collector did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "heatlake serve exited with {status}");
+
+    let rows = sandbox.sql_json(&table, "SELECT seq FROM events ORDER BY seq");
+    let seqs: Vec<u64> = rows.iter().map(|row| as_u64(&row["seq"])).collect();
+    assert_eq!(seqs, [0, 1, 2, 3, 4]);
+}

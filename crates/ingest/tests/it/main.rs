@@ -1,0 +1,3 @@
+//! Integration tests of the ingest crate: the collector's WAL, flusher and exactly-once commits.
+
+mod collector;

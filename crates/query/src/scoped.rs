@@ -1,0 +1,129 @@
+//! A read-only session limited to some sites, with a time and a memory limit per query: what a
+//! read key gets over HTTP.
+//!
+//! The site filter lives in the plan, not in the caller: `events` is registered as a view
+//! `SELECT * FROM <delta table> WHERE site IN (...)` and the Delta table provider itself has no
+//! name, so every way SQL can name rows (subqueries, joins, `UNION`, CTEs, qualified names,
+//! views) goes through the filter. Nothing else is registered: no `information_schema`, no
+//! URL tables, no file-reading table functions. Statements that are not queries (DDL, DML
+//! including `COPY`, `SET` and other statements) are refused before planning ends.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::array::RecordBatch;
+use datafusion::error::DataFusionError;
+use datafusion::execution::context::SQLOptions;
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use heatlake_table::TableLocation;
+
+use crate::{Error, EventsSession, QueryOptions, Result};
+
+/// Limits of one scoped query.
+#[derive(Debug, Clone)]
+pub struct ScopeLimits {
+    /// Longest a query may plan and run. Default 30 s.
+    pub query_time_max: Duration,
+    /// Memory the session's operators may hold at once; sorts and aggregations spill to disk
+    /// past it, other operators fail. Default 512 MiB.
+    pub memory_bytes_max: usize,
+}
+
+impl Default for ScopeLimits {
+    fn default() -> Self {
+        Self {
+            query_time_max: Duration::from_secs(30),
+            memory_bytes_max: 512 * 1024 * 1024,
+        }
+    }
+}
+
+/// A read-only session that sees only the rows of some sites.
+pub struct ScopedSession {
+    events: EventsSession,
+    sites: Vec<String>,
+    limits: ScopeLimits,
+}
+
+impl ScopedSession {
+    /// Opens the table at `location` (latest, or `version`) showing only `sites`.
+    pub async fn open(
+        location: &TableLocation,
+        version: Option<u64>,
+        sites: &[String],
+        options: &QueryOptions,
+        limits: ScopeLimits,
+    ) -> Result<Self> {
+        if sites.is_empty() || sites.iter().any(|site| site.trim().is_empty()) {
+            return Err(Error::InvalidParameter {
+                parameter: "sites",
+                message: "at least one site, none empty".into(),
+            });
+        }
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_pool(Arc::new(FairSpillPool::new(limits.memory_bytes_max)))
+            .build_arc()?;
+        let events =
+            EventsSession::open_with(location, version, options, Some(sites), Some(runtime))
+                .await?;
+        Ok(Self {
+            events,
+            sites: sites.to_vec(),
+            limits,
+        })
+    }
+
+    /// The sites this session can see.
+    pub fn sites(&self) -> &[String] {
+        &self.sites
+    }
+
+    /// The underlying session, for the ready-made questions ([`crate::analytics`]): they see
+    /// the same filtered `events`. Run them through [`Self::run_limited`] to apply the limits.
+    pub fn events(&self) -> &EventsSession {
+        &self.events
+    }
+
+    /// Plans and runs one read-only `query` within the limits.
+    pub async fn collect(&self, query: &str) -> Result<Vec<RecordBatch>> {
+        self.run_limited(async {
+            let state = self.events.context().state();
+            let plan = state.create_logical_plan(query).await?;
+            let read_only = SQLOptions::new()
+                .with_allow_ddl(false)
+                .with_allow_dml(false)
+                .with_allow_statements(false);
+            read_only
+                .verify_plan(&plan)
+                .map_err(|error| Error::NotReadOnly {
+                    message: error.strip_backtrace(),
+                })?;
+            let frame = self.events.context().execute_logical_plan(plan).await?;
+            Ok(frame.collect().await?)
+        })
+        .await
+    }
+
+    /// Runs `work` under the time limit, turning an exhausted memory pool into
+    /// [`Error::MemoryLimit`] and an elapsed time into [`Error::TimeLimit`].
+    pub async fn run_limited<T>(&self, work: impl Future<Output = Result<T>>) -> Result<T> {
+        match tokio::time::timeout(self.limits.query_time_max, work).await {
+            Err(_) => Err(Error::TimeLimit {
+                limit: self.limits.query_time_max,
+            }),
+            Ok(Err(Error::DataFusion(error))) => Err(self.classify(error)),
+            Ok(outcome) => outcome,
+        }
+    }
+
+    fn classify(&self, error: DataFusionError) -> Error {
+        if let DataFusionError::ResourcesExhausted(message) = error.find_root() {
+            return Error::MemoryLimit {
+                bytes: self.limits.memory_bytes_max,
+                message: message.clone(),
+            };
+        }
+        Error::DataFusion(error)
+    }
+}

@@ -1,0 +1,188 @@
+//! A scoped session sees only its sites, whatever the SQL; it refuses anything but queries;
+//! its limits end a query with a clear error.
+
+use std::time::Duration;
+
+use heatlake_query::analytics::heatmap::{HeatmapParams, heatmap};
+use heatlake_query::{Error, QueryOptions, ScopeLimits, ScopedSession};
+
+use crate::fixture::{P, SITE, fixture, rows};
+
+async fn scoped(sites: &[&str], limits: ScopeLimits) -> (tempfile::TempDir, ScopedSession, String) {
+    let directory = tempfile::tempdir().unwrap();
+    let location = fixture(directory.path()).await;
+    let sites: Vec<String> = sites.iter().map(|site| (*site).to_owned()).collect();
+    let session = ScopedSession::open(&location, None, &sites, &QueryOptions::default(), limits)
+        .await
+        .unwrap();
+    let path = location.local_path().unwrap().to_str().unwrap().to_owned();
+    (directory, session, path)
+}
+
+#[tokio::test]
+async fn no_sql_reaches_another_sites_rows() {
+    let (_directory, session, table_path) = scoped(&["one.example"], ScopeLimits::default()).await;
+    let cases = [
+        ("SELECT count(*) FROM events", "1"),
+        ("SELECT count(*) FROM events WHERE site = 'fx.example'", "0"),
+        (
+            "SELECT count(*) FROM events WHERE site <> 'one.example' OR true",
+            "1",
+        ),
+        (
+            "SELECT (SELECT count(*) FROM events WHERE site = 'fx.example')",
+            "0",
+        ),
+        (
+            "SELECT count(*) FROM events WHERE pageview_id IN (SELECT pageview_id FROM events)",
+            "1",
+        ),
+        (
+            "SELECT count(DISTINCT b.site) FROM events a CROSS JOIN events b",
+            "1",
+        ),
+        (
+            "SELECT count(*) FROM events a FULL JOIN events b ON a.site <> b.site",
+            "2",
+        ),
+        (
+            "SELECT count(*) FROM (SELECT site FROM events UNION ALL SELECT site FROM events)",
+            "2",
+        ),
+        (
+            "WITH e AS (SELECT * FROM events) SELECT count(*) FROM e",
+            "1",
+        ),
+        ("SELECT count(*) FROM datafusion.public.events", "1"),
+        ("SELECT count(*) FROM public.events", "1"),
+        (
+            "SELECT string_agg(DISTINCT site, ',') FROM events",
+            "one.example",
+        ),
+    ];
+    for (query, expected) in cases {
+        let answer = session
+            .collect(query)
+            .await
+            .unwrap_or_else(|error| panic!("{query}: {error}"));
+        assert_eq!(rows(&answer), [expected], "{query}");
+    }
+    let refused = [
+        "SELECT * FROM information_schema.tables",
+        "SELECT * FROM heatlake.events",
+        &format!("SELECT * FROM '{table_path}'"),
+        &format!("SELECT * FROM read_parquet('{table_path}')"),
+        &format!("SELECT * FROM parquet_metadata('{table_path}')"),
+    ];
+    for query in refused {
+        let error = session
+            .collect(query)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{query} ran"));
+        assert!(matches!(error, Error::DataFusion(_)), "{query}: {error}");
+    }
+    // The ready-made questions see the same filtered table.
+    let params = HeatmapParams {
+        site: SITE.into(),
+        path: P.into(),
+        ..HeatmapParams::default()
+    };
+    let error = heatmap(session.events(), &params).await.err().unwrap();
+    assert!(matches!(error, Error::UnknownPage { .. }), "{error}");
+}
+
+#[tokio::test]
+async fn a_scope_of_one_site_sees_all_of_it() {
+    let (_directory, session, _) = scoped(&[SITE], ScopeLimits::default()).await;
+    let answer = session
+        .collect("SELECT site, count(*) FROM events GROUP BY site")
+        .await
+        .unwrap();
+    assert_eq!(rows(&answer), ["fx.example|26"]);
+}
+
+#[tokio::test]
+async fn only_queries_are_allowed() {
+    let (directory, session, table_path) = scoped(&["one.example"], ScopeLimits::default()).await;
+    let out = directory.path().join("out.csv");
+    let statements = [
+        "CREATE VIEW everything AS SELECT * FROM events".to_owned(),
+        format!("CREATE EXTERNAL TABLE raw STORED AS PARQUET LOCATION '{table_path}'"),
+        format!("COPY (SELECT * FROM events) TO '{}'", out.display()),
+        "INSERT INTO events SELECT * FROM events".to_owned(),
+        "DROP TABLE events".to_owned(),
+        "SET datafusion.execution.batch_size = 1".to_owned(),
+        "CREATE TABLE t AS SELECT 1".to_owned(),
+    ];
+    for statement in &statements {
+        let error = session
+            .collect(statement)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{statement} ran"));
+        assert!(
+            matches!(error, Error::NotReadOnly { .. } | Error::DataFusion(_)),
+            "{statement}: {error}"
+        );
+    }
+    for statement in &statements[..3] {
+        let error = session.collect(statement).await.err().unwrap();
+        assert!(
+            error
+                .to_string()
+                .starts_with("only read-only queries are allowed"),
+            "{statement}: {error}"
+        );
+    }
+    assert!(!out.exists());
+    assert_eq!(
+        rows(
+            &session
+                .collect("SELECT count(*) FROM events")
+                .await
+                .unwrap()
+        ),
+        ["1"]
+    );
+}
+
+#[tokio::test]
+async fn a_query_past_its_time_limit_is_cancelled() {
+    let limits = ScopeLimits {
+        query_time_max: Duration::from_millis(300),
+        ..ScopeLimits::default()
+    };
+    let (_directory, session, _) = scoped(&["one.example"], limits).await;
+    let error = session
+        .collect("SELECT count(*) FROM generate_series(1, 100000000000)")
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(error, Error::TimeLimit { .. }), "{error}");
+    assert!(error.to_string().contains("time limit of 300ms"), "{error}");
+}
+
+#[tokio::test]
+async fn a_query_past_its_memory_limit_fails_clearly() {
+    let limits = ScopeLimits {
+        memory_bytes_max: 256 * 1024,
+        ..ScopeLimits::default()
+    };
+    let (_directory, session, _) = scoped(&["one.example"], limits).await;
+    let error = session
+        .collect(
+            "SELECT count(*) FROM generate_series(1, 2000000) a \
+             JOIN generate_series(1, 2000000) b ON a.value = b.value",
+        )
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(error, Error::MemoryLimit { .. }), "{error}");
+    assert!(
+        error
+            .to_string()
+            .starts_with("the query needed more than its memory limit of 262144 bytes"),
+        "{error}"
+    );
+}

@@ -1,0 +1,300 @@
+//! The collector's configuration: a TOML file, then `HEATLAKE_*` environment variables, then
+//! command-line flags (applied by the binary), over the defaults of one [`Default`] impl each.
+//!
+//! `docs/heatlake.example.toml` is a complete, commented example; `docs/collector.md` explains
+//! every key. Unknown keys are an error that names them.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use heatlake_model::PrivacyPolicy;
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// Environment variable overriding [`ServerConfig::listen`].
+pub const LISTEN_ENV_VAR: &str = "HEATLAKE_LISTEN";
+/// Environment variable overriding [`ServerConfig::table`] (shared with `heatlake import`).
+pub const TABLE_ENV_VAR: &str = "HEATLAKE_TABLE";
+/// Environment variable overriding [`ServerConfig::wal_dir`].
+pub const WAL_DIR_ENV_VAR: &str = "HEATLAKE_WAL_DIR";
+/// Environment variable overriding [`ServerConfig::data_dir`] (shared with the other commands).
+pub const HOME_ENV_VAR: &str = "HEATLAKE_HOME";
+/// Environment variable overriding [`ServerConfig::client_ip_header`].
+pub const CLIENT_IP_HEADER_ENV_VAR: &str = "HEATLAKE_CLIENT_IP_HEADER";
+/// The id of the development site added when no site is configured.
+pub const DEV_SITE_ID: &str = "dev";
+
+/// Everything the collector needs to run.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address and port to listen on. Default `127.0.0.1:8080`.
+    pub listen: SocketAddr,
+    /// Data directory: the id secret, the development write key, and the default table and
+    /// WAL locations live here. Default `./heatlake-data`.
+    pub data_dir: PathBuf,
+    /// The events table: a path, `file://` or `s3://` URL. Default `<data_dir>/events`.
+    pub table: Option<String>,
+    /// Directory of the write-ahead log. Default `<data_dir>/wal`.
+    pub wal_dir: Option<PathBuf>,
+    /// A request header holding the client address set by a trusted reverse proxy (for example
+    /// `X-Forwarded-For`; its last entry is used). Default: none, the peer address is used. Set it
+    /// only behind a proxy that overwrites the header, or clients can claim any address.
+    pub client_ip_header: Option<String>,
+    /// Mark the opt-out cookie `Secure; SameSite=None`, so that browsers send it on cross-site
+    /// requests. Needs the collector to be reached over https. Default `false` (plain http
+    /// development: `SameSite=Lax`).
+    pub cookie_secure: bool,
+    /// Bounds on requests.
+    pub limits: LimitsConfig,
+    /// Settings passed to the durable collector (write-ahead log and flusher).
+    pub collector: CollectorConfig,
+    /// The sites this collector accepts events for. Empty: a development site is added.
+    pub sites: Vec<SiteConfig>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./heatlake-data"),
+            table: None,
+            wal_dir: None,
+            client_ip_header: None,
+            cookie_secure: false,
+            limits: LimitsConfig::default(),
+            collector: CollectorConfig::default(),
+            sites: Vec::new(),
+        }
+    }
+}
+
+/// Named bounds on requests. At a bound the answer is 413, 429 or 503 with a JSON body naming it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Largest request body as received (compressed or not), in bytes. Default 1 MiB.
+    pub body_bytes_max: usize,
+    /// Largest request body after decompression, in bytes; a gzip bomb stops here. Default 8 MiB.
+    pub body_decoded_bytes_max: usize,
+    /// Most events in one request. Default 5000.
+    pub events_per_request_max: usize,
+    /// Longest a request may take, body upload included, in ms; then 503. Default 10 s.
+    pub request_timeout_ms: u64,
+    /// Longest an idle keep-alive connection stays open (and longest to send request headers),
+    /// in ms. Default 60 s.
+    pub idle_timeout_ms: u64,
+    /// Most requests handled at once on the `/v1` routes; more get 503. Default 1024.
+    pub concurrent_requests_max: usize,
+    /// Longest to wait for requests in flight at shutdown before closing them, in ms. Default 10 s.
+    pub shutdown_grace_ms: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            body_bytes_max: 1 << 20,
+            body_decoded_bytes_max: 8 << 20,
+            events_per_request_max: 5000,
+            request_timeout_ms: 10_000,
+            idle_timeout_ms: 60_000,
+            concurrent_requests_max: 1024,
+            shutdown_grace_ms: 10_000,
+        }
+    }
+}
+
+/// Settings of the durable collector (write-ahead log and flusher). Unset keys keep the
+/// collector's own defaults, listed here and in `docs/collector.md`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CollectorConfig {
+    /// Most bytes of write-ahead log on disk; past it appends get 503 until commits catch up.
+    /// Collector default 1 GiB.
+    pub wal_bytes_max: Option<u64>,
+    /// Flush to Parquet and commit once this many events wait. Collector default 500 000.
+    pub flush_rows_max: Option<usize>,
+    /// Flush once the waiting events take this many bytes of Arrow memory. Collector default
+    /// 96 MiB.
+    pub flush_bytes_max: Option<usize>,
+    /// Flush at the latest this long after the oldest waiting event arrived, in ms. Collector
+    /// default 30 000.
+    pub flush_age_max_ms: Option<u64>,
+    /// How long a batch id is remembered for deduplication, in ms. Collector default 600 000.
+    pub batch_id_window_ms: Option<u64>,
+}
+
+/// One site: its write key, where its pages are, and what it keeps.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SiteConfig {
+    /// The site id, as in events' `site` (1-64 characters of `a-z 0-9 . - _`). Required.
+    pub id: String,
+    /// The write key: it sits in public page source and only allows writing to this site. Required.
+    pub write_key: String,
+    /// Origins (`https://shop.example`, scheme + host + port) whose pages may send events; `*`
+    /// allows any. Requests without an `Origin` header (servers, curl) are not limited by it.
+    /// Default: none, so browsers can only use the pixel.
+    pub allowed_origins: Vec<String>,
+    /// Drop events of requests with `DNT: 1` or `Sec-GPC: 1`. Default `true`.
+    pub honour_dnt: bool,
+    /// Sustained rate of events accepted for the site, per second. Default 100 000.
+    pub rate_events_per_second: u32,
+    /// Events that may arrive at once above the sustained rate. Default 200 000.
+    pub rate_burst_events: u32,
+    /// What the site keeps beyond the defaults (`keep_text`, `value_fields`, `ip`).
+    pub privacy: PrivacyPolicy,
+}
+
+impl Default for SiteConfig {
+    fn default() -> Self {
+        Self {
+            id: String::new(),
+            write_key: String::new(),
+            allowed_origins: Vec::new(),
+            honour_dnt: true,
+            rate_events_per_second: 100_000,
+            rate_burst_events: 200_000,
+            privacy: PrivacyPolicy::default(),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Reads a TOML configuration file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::ReadConfig {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|message| Error::ParseConfig {
+            path: path.to_owned(),
+            message,
+        })
+    }
+
+    /// Parses TOML text; the error names the key and its line.
+    pub fn from_toml(text: &str) -> std::result::Result<Self, String> {
+        toml::from_str(text).map_err(|error| error.to_string().trim_end().to_owned())
+    }
+
+    /// Applies the `HEATLAKE_*` environment variables through `lookup` (the process
+    /// environment is `|name| std::env::var(name).ok()`). Empty values are ignored.
+    pub fn apply_env(&mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<()> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        if let Some(listen) = get(LISTEN_ENV_VAR) {
+            self.listen = listen.trim().parse().map_err(|_| {
+                Error::InvalidConfig(format!(
+                    "{LISTEN_ENV_VAR}={listen:?} is not an address like 127.0.0.1:8080"
+                ))
+            })?;
+        }
+        if let Some(home) = get(HOME_ENV_VAR) {
+            self.data_dir = PathBuf::from(home);
+        }
+        if let Some(table) = get(TABLE_ENV_VAR) {
+            self.table = Some(table);
+        }
+        if let Some(wal_dir) = get(WAL_DIR_ENV_VAR) {
+            self.wal_dir = Some(PathBuf::from(wal_dir));
+        }
+        if let Some(header) = get(CLIENT_IP_HEADER_ENV_VAR) {
+            self.client_ip_header = Some(header);
+        }
+        Ok(())
+    }
+
+    /// The table location: [`ServerConfig::table`], else `<data_dir>/events`.
+    pub fn table_location(&self) -> String {
+        match &self.table {
+            Some(table) => table.clone(),
+            None => self.data_dir.join("events").to_string_lossy().into_owned(),
+        }
+    }
+
+    /// The WAL directory: [`ServerConfig::wal_dir`], else `<data_dir>/wal`.
+    pub fn wal_directory(&self) -> PathBuf {
+        self.wal_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("wal"))
+    }
+
+    /// Adds the development site `dev` with `write_key`, allowing every origin.
+    pub fn add_dev_site(&mut self, write_key: String) {
+        self.sites.push(SiteConfig {
+            id: DEV_SITE_ID.to_owned(),
+            write_key,
+            allowed_origins: vec!["*".to_owned()],
+            ..SiteConfig::default()
+        });
+    }
+
+    /// Checks the rules the types cannot: unique site ids and keys, valid ids, non-zero bounds.
+    pub fn validate(&self) -> Result<()> {
+        let invalid = |message: String| Err(Error::InvalidConfig(message));
+        let limits = &self.limits;
+        for (name, value) in [
+            ("limits.body_bytes_max", limits.body_bytes_max as u64),
+            (
+                "limits.body_decoded_bytes_max",
+                limits.body_decoded_bytes_max as u64,
+            ),
+            (
+                "limits.events_per_request_max",
+                limits.events_per_request_max as u64,
+            ),
+            ("limits.request_timeout_ms", limits.request_timeout_ms),
+            ("limits.idle_timeout_ms", limits.idle_timeout_ms),
+            (
+                "limits.concurrent_requests_max",
+                limits.concurrent_requests_max as u64,
+            ),
+        ] {
+            if value == 0 {
+                return invalid(format!("`{name}` must be greater than 0"));
+            }
+        }
+        let mut ids = HashSet::new();
+        let mut keys = HashSet::new();
+        for (index, site) in self.sites.iter().enumerate() {
+            let id = &site.id;
+            let valid_id = (1..=64).contains(&id.len())
+                && id.bytes().all(|byte| {
+                    byte.is_ascii_lowercase() || byte.is_ascii_digit() || b".-_".contains(&byte)
+                });
+            if !valid_id {
+                return invalid(format!(
+                    "sites[{index}]: `id` {id:?} must be 1-64 characters of a-z 0-9 . - _"
+                ));
+            }
+            if !ids.insert(id.as_str()) {
+                return invalid(format!("sites[{index}]: site `{id}` is configured twice"));
+            }
+            if site.write_key.len() < 16 || !site.write_key.is_ascii() {
+                return invalid(format!(
+                    "site `{id}`: `write_key` must be at least 16 ASCII characters"
+                ));
+            }
+            if !keys.insert(site.write_key.as_str()) {
+                return invalid(format!(
+                    "site `{id}`: its `write_key` is also another site's key"
+                ));
+            }
+            if site.rate_events_per_second == 0 || site.rate_burst_events == 0 {
+                return invalid(format!(
+                    "site `{id}`: `rate_events_per_second` and `rate_burst_events` must be greater than 0"
+                ));
+            }
+            for origin in &site.allowed_origins {
+                if origin != "*" && (!origin.contains("://") || origin.ends_with('/')) {
+                    return invalid(format!(
+                        "site `{id}`: allowed origin {origin:?} must be `*` or scheme://host[:port] without a trailing slash"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}

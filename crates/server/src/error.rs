@@ -1,0 +1,247 @@
+//! Errors: [`Error`] for starting and running the server, [`ApiError`] for one refused request.
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use heatlake_model::ValidationError;
+use serde::Serialize;
+
+use crate::sink::SinkError;
+
+/// Result of server operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration file could not be read.
+    #[error("cannot read the configuration file {path}: {source}")]
+    ReadConfig {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The configuration file is not valid TOML of the expected shape (unknown keys included).
+    #[error("invalid configuration file {path}: {message}")]
+    ParseConfig {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, naming the key and its line.
+        message: String,
+    },
+    /// The configuration breaks a rule (duplicate key, bad site id, zero bound, ...).
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+    /// A file or socket operation failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The sink failed to stop cleanly.
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+}
+
+impl Error {
+    /// An I/O error with what was being done.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Self::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// A refused request: its status and the JSON body.
+///
+/// The body is `{"error": "...", "reason": "...", ...}` with `limit` naming the bound at a limit,
+/// and `index`, `field`, `value`, `rule` naming the first invalid event.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// The JSON body (boxed: errors travel through every `Result` of a request).
+    pub body: Box<ErrorBody>,
+}
+
+/// The JSON body of a refused request.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorBody {
+    /// What went wrong, for people.
+    pub error: String,
+    /// A short stable label for the reason (also the `reason` label of the rejection metrics).
+    pub reason: &'static str,
+    /// The named bound that was reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<Cow<'static, str>>,
+    /// Index of the offending event in the request body (0-based).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
+    /// The offending field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<&'static str>,
+    /// The offending value, shortened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// The rule the event breaks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Seconds to wait before retrying (also sent as `Retry-After`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_s: Option<u64>,
+}
+
+impl ApiError {
+    /// An error with a status, reason label and message.
+    pub fn new(status: StatusCode, reason: &'static str, error: impl Into<String>) -> Self {
+        Self {
+            status,
+            body: Box::new(ErrorBody {
+                error: error.into(),
+                reason,
+                limit: None,
+                index: None,
+                field: None,
+                value: None,
+                rule: None,
+                retry_after_s: None,
+            }),
+        }
+    }
+
+    /// The reason label.
+    pub fn reason(&self) -> &'static str {
+        self.body.reason
+    }
+
+    /// A named bound reached: `status` 413, 429 or 503, with `Retry-After` when retrying helps.
+    pub fn limit(
+        status: StatusCode,
+        limit: &'static str,
+        error: impl Into<String>,
+        retry_after: Option<Duration>,
+    ) -> Self {
+        let reason = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+            StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+            _ => "unavailable",
+        };
+        let mut api = Self::new(status, reason, error);
+        api.body.limit = Some(Cow::Borrowed(limit));
+        api.body.retry_after_s = retry_after.map(|wait| wait.as_secs_f64().ceil().max(1.0) as u64);
+        api
+    }
+
+    /// 400 for the event at `index` of the body.
+    pub fn invalid_event(index: usize, error: ValidationError) -> Self {
+        let mut api = Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            format!("event {index}: {error}"),
+        );
+        api.body.index = Some(index);
+        match error {
+            ValidationError::Field { field, value, rule } => {
+                api.body.field = Some(field);
+                api.body.value = Some(value);
+                api.body.rule = Some(rule);
+            }
+            ValidationError::Malformed { message } => api.body.rule = Some(message),
+        }
+        api
+    }
+
+    /// 400 for a malformed request (not about one event).
+    pub fn bad_request(error: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid", error)
+    }
+}
+
+impl From<SinkError> for ApiError {
+    fn from(error: SinkError) -> Self {
+        let message = error.to_string();
+        match error {
+            SinkError::Full {
+                limit, retry_after, ..
+            } => {
+                let mut api = Self::limit(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "collector_full",
+                    message,
+                    Some(retry_after),
+                );
+                api.body.limit = Some(Cow::Owned(limit));
+                api
+            }
+            SinkError::TooLarge { limit, .. } => {
+                let mut api = Self::limit(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "record_bytes_max",
+                    message,
+                    None,
+                );
+                api.body.limit = Some(Cow::Owned(limit));
+                api
+            }
+            SinkError::ShuttingDown => Self::limit(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                message,
+                Some(Duration::from_secs(5)),
+            ),
+            SinkError::NotReady => Self::limit(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_ready",
+                message,
+                Some(Duration::from_secs(1)),
+            ),
+            SinkError::Failed(_) => {
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "sink_failed", message)
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self.body).unwrap_or_else(|_| b"{}".to_vec());
+        let mut response = (self.status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Some(seconds) = self.body.retry_after_s {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+            .extensions_mut()
+            .insert(RejectionReason(self.body.reason));
+        response
+    }
+}
+
+/// The reason label of a refused request, carried to the metrics layer in the response.
+#[derive(Debug, Clone, Copy)]
+pub struct RejectionReason(pub &'static str);
+
+/// A JSON response with status 200.
+pub fn json_ok(value: &serde_json::Value) -> Response {
+    let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}

@@ -1,0 +1,100 @@
+//! From wire events to one Arrow batch of a site: site check, server-side facts (user agent,
+//! client address), validation and privacy through [`heatlake_model::IngestContext::accept`].
+
+use std::borrow::Cow;
+
+use arrow_array::RecordBatch;
+use axum::http::StatusCode;
+use heatlake_model::privacy::ip::IpMode;
+use heatlake_model::{EventBatchBuilder, ValidationError, WireEvent};
+
+use axum::http::request::Parts;
+
+use crate::error::ApiError;
+use crate::request::{PeerAddr, client_ip, user_agent};
+use crate::state::{AppState, SiteState};
+
+/// What the server knows about the sender of a request.
+#[derive(Debug, Clone, Default)]
+pub struct Sender<'r> {
+    /// The `User-Agent` header, used for events without `ua`.
+    pub user_agent: Option<&'r str>,
+    /// The client address, used for events without `ip` when the site keeps IP prefixes.
+    pub client_ip: Option<String>,
+}
+
+impl<'r> Sender<'r> {
+    /// The sender of the request `parts`: its `User-Agent`, and its address from the trusted
+    /// proxy header or the connection.
+    pub fn of(state: &AppState, parts: &'r Parts) -> Self {
+        Self {
+            user_agent: user_agent(&parts.headers),
+            client_ip: client_ip(
+                state.config(),
+                &parts.headers,
+                parts.extensions.get::<PeerAddr>().copied(),
+            ),
+        }
+    }
+}
+
+/// Accepts every event or none: the first event that is invalid (400) or of another site
+/// (403) refuses the whole request, naming its index.
+pub fn build_batch<'a>(
+    site: &SiteState,
+    events: impl ExactSizeIterator<Item = Result<WireEvent<'a>, ValidationError>>,
+    sender: &'a Sender<'a>,
+    received_at_ms: i64,
+) -> Result<RecordBatch, ApiError> {
+    let mut builder = EventBatchBuilder::with_capacity(events.len());
+    let mut context = site.take_context(received_at_ms);
+    let keep_ip = site.config.privacy.ip != IpMode::Drop;
+    let mut outcome = Ok(());
+    for (index, event) in events.enumerate() {
+        let mut wire = match event {
+            Ok(wire) => wire,
+            Err(error) => {
+                outcome = Err(ApiError::invalid_event(index, error));
+                break;
+            }
+        };
+        if let Some(sent) = wire.site.as_deref()
+            && sent != site.config.id
+        {
+            let mut error = ApiError::new(
+                StatusCode::FORBIDDEN,
+                "wrong_site",
+                format!(
+                    "event {index}: site {sent:?} is not the site of the write key ({:?}); nothing was stored",
+                    site.config.id
+                ),
+            );
+            error.body.index = Some(index);
+            error.body.field = Some("site");
+            outcome = Err(error);
+            break;
+        }
+        if wire.ua.is_none() {
+            wire.ua = sender.user_agent.map(Cow::Borrowed);
+        }
+        if keep_ip && wire.ip.is_none() {
+            wire.ip = sender.client_ip.as_deref().map(Cow::Borrowed);
+        }
+        match context.accept(wire) {
+            Ok(event) => builder.append(&event),
+            Err(error) => {
+                outcome = Err(ApiError::invalid_event(index, error));
+                break;
+            }
+        }
+    }
+    site.give_back(context);
+    outcome.map(|()| builder.finish())
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as i64)
+}

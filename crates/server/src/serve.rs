@@ -1,0 +1,89 @@
+//! Serving the router on a TCP listener, with idle timeouts and a graceful stop.
+
+use std::future::Future;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+
+use crate::error::{Error, Result};
+use crate::request::PeerAddr;
+use crate::routes::build_router;
+use crate::state::AppState;
+
+/// Pause after a failed `accept` (out of file descriptors, ...), so the loop does not spin.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
+
+/// Binds the configured listen address.
+pub async fn bind(state: &AppState) -> Result<TcpListener> {
+    let address = state.config().listen;
+    TcpListener::bind(address)
+        .await
+        .map_err(|error| Error::io(format!("cannot listen on {address}"), error))
+}
+
+/// Serves HTTP/1.1 on `listener` until `shutdown` completes; then stops accepting, lets requests
+/// in flight finish (at most `shutdown_grace_ms`), and shuts the sink down (flush, commit).
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<()> {
+    let router = build_router(state.clone());
+    let idle_timeout = Duration::from_millis(state.config().limits.idle_timeout_ms);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .keep_alive(true)
+        .header_read_timeout(idle_timeout);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service =
+            router
+                .clone()
+                .map_request(move |request: hyper::Request<hyper::body::Incoming>| {
+                    let mut request = request.map(axum::body::Body::new);
+                    request.extensions_mut().insert(PeerAddr(peer));
+                    request
+                });
+        let connection =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, %peer, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    state.begin_shutdown();
+    tracing::info!("stopped accepting; finishing requests in flight");
+    let grace = Duration::from_millis(state.config().limits.shutdown_grace_ms);
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace_ms = grace.as_millis() as u64,
+            "requests still in flight after shutdown_grace_ms; closing them"
+        );
+    }
+    tracing::info!("flushing and committing what was acknowledged");
+    state.sink().shutdown().await?;
+    Ok(())
+}
