@@ -12,6 +12,8 @@
 //! - [`privacy`] applies the privacy rules before anything is stored: typed text is dropped, free text
 //!   is scrubbed of e-mails, card numbers and credentials, raw IPs are dropped or truncated, and ids are
 //!   replaced by site-keyed pseudonyms.
+//! - [`rrweb`] maps batches of rrweb recorder events to wire events (page-relative coordinates,
+//!   selectors from the recorded node tree, lengths instead of typed text).
 //! - [`schema`] is the one Arrow schema every writer and reader uses; [`batch`] builds Arrow record
 //!   batches of it from [`Event`]s.
 //!
@@ -38,6 +40,7 @@ pub mod batch;
 pub mod error;
 pub mod event;
 pub mod privacy;
+pub mod rrweb;
 pub mod schema;
 pub mod useragent;
 pub mod validate;

@@ -53,6 +53,9 @@ pub struct ServerConfig {
     pub collector: CollectorConfig,
     /// The sites this collector accepts events for. Empty: a development site is added.
     pub sites: Vec<SiteConfig>,
+    /// A directory whose files are served under `/pages/` (the browser tests' fixture pages,
+    /// which must come from the collector's origin). Default: none, `/pages/` answers 404.
+    pub pages_dir: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -67,6 +70,7 @@ impl Default for ServerConfig {
             limits: LimitsConfig::default(),
             collector: CollectorConfig::default(),
             sites: Vec::new(),
+            pages_dir: None,
         }
     }
 }

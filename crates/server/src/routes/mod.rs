@@ -5,7 +5,10 @@ pub mod events;
 pub mod health;
 pub mod metrics;
 pub mod optout;
+pub mod pages;
 pub mod pixel;
+pub mod rrweb;
+pub mod tracker;
 
 use std::time::{Duration, Instant};
 
@@ -32,12 +35,15 @@ pub fn build_router(state: AppState) -> Router {
         )
         .route("/v1/pixel.gif", get(pixel::get_pixel))
         .route("/v1/optout", get(optout::optout).post(optout::optout))
+        .merge(rrweb::router(state.clone()))
         .route_layer(middleware::from_fn_with_state(state.clone(), bound));
     Router::new()
         .merge(ingest)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
+        .route("/t.js", get(tracker::get_tracker))
+        .route("/pages/{*path}", get(pages::get_page))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
 }

@@ -10,3 +10,4 @@ mod observe;
 mod pixel_optout;
 mod serve;
 mod support;
+mod tracker;
