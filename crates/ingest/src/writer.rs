@@ -9,7 +9,7 @@ use arrow::array::{
 use arrow::compute::take_record_batch;
 use delta_kernel::expressions::Scalar;
 use deltalake::DeltaTable;
-use deltalake::kernel::transaction::CommitBuilder;
+use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
 use deltalake::kernel::{Action, Add};
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::writer::{DeltaWriter, RecordBatchWriter, WriteMode};
@@ -224,7 +224,10 @@ pub async fn commit_append(
         predicate: None,
     };
     let snapshot = table.snapshot().map_err(delta)?;
-    let finalized = CommitBuilder::default()
+    // From CommitProperties rather than CommitBuilder::default(), which runs no post-commit
+    // hook: the hook writes a checkpoint every `delta.checkpointInterval` commits, without
+    // which every open and every refresh replays the whole log.
+    let finalized = CommitBuilder::from(CommitProperties::default())
         .with_actions(actions)
         .build(Some(snapshot), table.log_store(), operation)
         .await

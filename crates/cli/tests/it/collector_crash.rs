@@ -13,6 +13,8 @@ use crate::support::Sandbox;
 const CYCLES_DEFAULT: u64 = 20;
 /// Sender threads.
 const SENDERS: usize = 4;
+/// Each sender's pause between batches.
+const PAUSE_BETWEEN_BATCHES: Duration = Duration::from_millis(4);
 
 /// A small deterministic generator for the kill moments (xorshift64*).
 struct Moments(u64);
@@ -38,13 +40,15 @@ fn killed_collectors_lose_no_acknowledged_event_and_store_none_twice() {
         .unwrap_or(0x5EED_u64);
     let sandbox = Sandbox::new();
     let table = sandbox.local_table("events");
-    // Small flushes, so that kills land before, during and after commits, not only in the WAL.
+    // Small flushes, so that kills land before, during and after commits, not only in the WAL;
+    // a paced load, so that commits keep up and a stop does not have thousands of small flushes
+    // to do.
     let config = write_config(
         &sandbox,
         &table,
-        "flush_rows_max = 600\nflush_age_max_ms = 150",
+        "flush_rows_max = 2000\nflush_age_max_ms = 150",
     );
-    let load = Load::start(SENDERS);
+    let load = Load::start_paced(SENDERS, PAUSE_BETWEEN_BATCHES);
     let mut moments = Moments(seed | 1);
     let mut commits_seen = 0;
     for cycle in 0..cycles {

@@ -271,7 +271,15 @@ impl Flusher {
             last_seq as i64,
             Some(chrono::Utc::now().timestamp_millis()),
         )));
-        let version = self.commit(actions).await?;
+        let version = match self.commit(actions).await {
+            Ok(version) => version,
+            Err(error) => {
+                // Start the next attempt from a fresh read of the log rather than a snapshot
+                // the failed commit may have left behind.
+                self.table = None;
+                return Err(error);
+            }
+        };
         let adds = files.take().expect("written above");
         self.committed(&adds, version, started);
         Ok(())
