@@ -237,11 +237,6 @@ pub struct Load {
 }
 
 impl Load {
-    /// Starts `senders` threads that send as fast as the collector answers.
-    pub fn start(senders: usize) -> Self {
-        Self::start_paced(senders, Duration::ZERO)
-    }
-
     /// Starts `senders` threads, each pausing `pause` between batches.
     pub fn start_paced(senders: usize, pause: Duration) -> Self {
         let mut load = Self {

@@ -4,7 +4,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use heatlake_model::decode_line;
+use heatlake_model::{ValidationError, WireEvent, decode_line};
 use serde_json::json;
 
 use crate::body::{check_content_type, read_body, split_events};
@@ -93,7 +93,29 @@ async fn accept(
     let (received_bytes, body) = read_body(&parts.headers, body, limits).await?;
     metrics.body_bytes(received_bytes, body.len());
     let lines = split_events(&body, limits.events_per_request_max)?;
-    let count = lines.len();
+    let sender = Sender::of(state, parts);
+    store(
+        state,
+        site,
+        &sender,
+        batch_id,
+        lines.into_iter().map(decode_line),
+    )
+    .await
+}
+
+/// The common end of every route that stores events: takes the events from the site's rate
+/// bound, builds them into one batch (any invalid event refuses the whole request) and appends
+/// it to the sink.
+pub async fn store<'a>(
+    state: &AppState,
+    site: &SiteState,
+    sender: &'a Sender<'a>,
+    batch_id: Option<&str>,
+    events: impl ExactSizeIterator<Item = Result<WireEvent<'a>, ValidationError>>,
+) -> Result<Response, ApiError> {
+    let metrics = state.metrics();
+    let count = events.len();
     if let Err(wait) = site.try_take(count) {
         metrics.events_rejected("rate_limited", count);
         return Err(ApiError::limit(
@@ -106,8 +128,7 @@ async fn accept(
             Some(wait),
         ));
     }
-    let sender = Sender::of(state, parts);
-    let events = build_batch(site, lines.into_iter().map(decode_line), &sender, now_ms())
+    let events = build_batch(site, events, sender, now_ms())
         .inspect_err(|error| metrics.events_rejected(error.reason(), count))?;
     let appended = state
         .sink()

@@ -20,11 +20,10 @@ use serde_json::json;
 use crate::body::{check_content_type, read_body};
 use crate::cors;
 use crate::error::{ApiError, json_ok};
-use crate::ingest::{Sender, build_batch, now_ms};
+use crate::ingest::Sender;
 use crate::keys::{BATCH_HEADER, BATCH_PARAMETER, header_or_query, valid_batch_id};
 use crate::request::{drop_reason, query_pairs};
 use crate::routes::events::{authenticate, preflight};
-use crate::sink::Appended;
 use crate::state::{AppState, SiteState};
 
 /// Independent mapper shards (page views are spread over them by a hash of their id).
@@ -165,32 +164,6 @@ async fn accept(
             None,
         ));
     }
-    if let Err(wait) = site.try_take(count) {
-        metrics.events_rejected("rate_limited", count);
-        return Err(ApiError::limit(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_events_per_second",
-            format!(
-                "site {:?} sends more than rate_events_per_second ({}, burst rate_burst_events {})",
-                site.config.id, site.config.rate_events_per_second, site.config.rate_burst_events
-            ),
-            Some(wait),
-        ));
-    }
     let sender = Sender::of(app, parts);
-    let events = build_batch(site, events.into_iter().map(Ok), &sender, now_ms())
-        .inspect_err(|error| metrics.events_rejected(error.reason(), count))?;
-    let appended = app
-        .sink()
-        .append(&site.config.id, batch_id, events)
-        .await
-        .map_err(ApiError::from)
-        .inspect_err(|error| metrics.events_rejected(error.reason(), count))?;
-    Ok(match appended {
-        Appended::Stored => {
-            metrics.events_accepted(&site.config.id, count);
-            json_ok(&json!({"accepted": count}))
-        }
-        Appended::Duplicate => json_ok(&json!({"accepted": count, "duplicate": true})),
-    })
+    super::events::store(app, site, &sender, batch_id, events.into_iter().map(Ok)).await
 }
