@@ -85,6 +85,8 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         "collector listening"
     );
     // On standard output, for scripts and tests that start the collector on port 0.
+    // Before the address is printed: whoever reads it may send a signal at once.
+    let stop_signal = shutdown_signal()?;
     println!("heatlake collector listening on http://{address}");
     if dev_site {
         print_dev_instructions(&config, address);
@@ -104,6 +106,8 @@ pub async fn run(args: ServeArgs) -> Result<()> {
                     let _ = sink.collector.set(collector);
                 }
                 Err(error) => {
+                    sink.open_failed
+                        .store(true, std::sync::atomic::Ordering::Release);
                     let error = anyhow::Error::new(error).context(format!(
                         "while opening the collector (WAL {})",
                         wal_dir.display()
@@ -123,7 +127,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             }
         };
         tokio::select! {
-            () = shutdown_signal() => tracing::info!("stopping"),
+            () = stop_signal => tracing::info!("stopping"),
             error = open_failed => open_error = Some(error),
         }
     };
@@ -171,7 +175,12 @@ fn collector_options(config: &ServerConfig, metrics: &Metrics) -> CollectorOptio
 #[derive(Default)]
 struct CollectorSink {
     collector: OnceLock<Collector>,
+    /// Set when opening the collector failed (nothing to flush then).
+    open_failed: std::sync::atomic::AtomicBool,
 }
+
+/// How often a stop that arrives while the collector is still opening checks on it.
+const OPEN_POLL_INTERVAL: Duration = Duration::from_millis(20);
 
 impl EventSink for CollectorSink {
     fn append<'a>(
@@ -209,12 +218,19 @@ impl EventSink for CollectorSink {
 
     fn shutdown(&self) -> BoxFuture<'_, Result<(), SinkError>> {
         Box::pin(async move {
-            match self.collector.get() {
-                Some(collector) => collector
-                    .shutdown()
-                    .await
-                    .map_err(|error| SinkError::Failed(format!("{error:#}"))),
-                None => Ok(()),
+            // A stop during start-up waits for the WAL to open, then commits what it holds:
+            // events acknowledged by an earlier run are in that WAL, not yet in the table.
+            loop {
+                if let Some(collector) = self.collector.get() {
+                    return collector
+                        .shutdown()
+                        .await
+                        .map_err(|error| SinkError::Failed(format!("{error:#}")));
+                }
+                if self.open_failed.load(std::sync::atomic::Ordering::Acquire) {
+                    return Ok(());
+                }
+                tokio::time::sleep(OPEN_POLL_INTERVAL).await;
             }
         })
     }
@@ -254,25 +270,18 @@ fn init_logging() {
 }
 
 /// Completes on SIGTERM or Ctrl-C (SIGINT).
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Registers SIGTERM and SIGINT (Ctrl-C) handlers now, so that a signal arriving at any moment
+/// after this call stops the collector cleanly; the returned future ends at the first one.
+fn shutdown_signal() -> Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).context("while handling SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("while handling SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
+    })
 }
 
 /// Prints the development site's key and a curl command that sends one event.
