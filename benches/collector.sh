@@ -69,7 +69,7 @@ peak=$("$loadgen" send "$input" "$address" --connections "$connections" --batch-
 wait_committed "$events"
 cpu_end=$(cpu_seconds)
 rss=$(peak_rss_mib)
-commits=$(metric commits)
+commits=$(metric commits_total)
 files=$(find "$work/peak/events" -name '*.parquet' | wc -l)
 table_bytes=$(du -sb "$work/peak/events" | cut -f1)
 kill -TERM "$collector_pid" && wait "$collector_pid" || true
@@ -105,4 +105,5 @@ print(f"| peak RSS of the collector | {rss} MiB | <= 512 MiB |")
 print(f"| commits / data files | {commits} / {files} | |")
 print(f"| table bytes per event | {table_bytes / events:.2f} | |")
 print(f"| refused requests (peak run / half run) | {peak['failed_requests']} / {half['failed_requests']} | 0 |")
+print(f"| 503/429 answers retried (peak run / half run) | {peak['pushed_back_answers']} / {half['pushed_back_answers']} | |")
 PY

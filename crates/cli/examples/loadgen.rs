@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader as AsyncBufReader};
 use tokio::net::TcpStream;
 
+/// Pause before sending a body again after a 429 or 503.
+const BACKPRESSURE_PAUSE: Duration = Duration::from_millis(100);
+
 /// The write key of `site` in the generated config.
 fn write_key(site: &str) -> String {
     format!("hlw_bench_{}", site.replace(['.', '-'], "_"))
@@ -127,7 +130,7 @@ async fn exchange(stream: &mut AsyncBufReader<TcpStream>, request: &[u8]) -> std
     }
     let mut body = vec![0u8; content_length];
     stream.read_exact(&mut body).await?;
-    if status != 200 {
+    if status != 200 && status != 429 && status != 503 {
         eprintln!(
             "loadgen: status {status}: {}",
             String::from_utf8_lossy(&body)
@@ -169,6 +172,7 @@ async fn send(
             stream.get_ref().set_nodelay(true).expect("nodelay");
             let mut latencies = Vec::new();
             let mut failed = 0u64;
+            let mut pushed_back = 0u64;
             loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let Some(request) = requests.get(index) else {
@@ -181,21 +185,38 @@ async fn send(
                     tokio::time::sleep_until(due.into()).await;
                 }
                 let sent = Instant::now();
-                match exchange(&mut stream, &request.bytes).await {
-                    Ok(200) => latencies.push(sent.elapsed()),
-                    Ok(_) => failed += 1,
-                    Err(error) => panic!("loadgen: connection failed: {error}"),
+                // 429 and 503 are backpressure: wait and send the same body again, as a
+                // tracker would; the time until the 200 counts as its latency.
+                loop {
+                    match exchange(&mut stream, &request.bytes).await {
+                        Ok(200) => {
+                            latencies.push(sent.elapsed());
+                            break;
+                        }
+                        Ok(429 | 503) => {
+                            pushed_back += 1;
+                            tokio::time::sleep(BACKPRESSURE_PAUSE).await;
+                        }
+                        Ok(_) => {
+                            failed += 1;
+                            break;
+                        }
+                        Err(error) => panic!("loadgen: connection failed: {error}"),
+                    }
                 }
             }
-            (latencies, failed)
+            (latencies, failed, pushed_back)
         }));
     }
     let mut latencies = Vec::new();
     let mut failed = 0;
+    let mut pushed_back = 0;
     for task in tasks {
-        let (mut own, own_failed) = task.await.expect("a sender task does not panic");
+        let (mut own, own_failed, own_pushed_back) =
+            task.await.expect("a sender task does not panic");
         latencies.append(&mut own);
         failed += own_failed;
+        pushed_back += own_pushed_back;
     }
     let seconds = started.elapsed().as_secs_f64();
     latencies.sort_unstable();
@@ -205,6 +226,7 @@ async fn send(
             "events": events,
             "requests": requests.len(),
             "failed_requests": failed,
+            "pushed_back_answers": pushed_back,
             "connections": connections,
             "batch_events": batch_events,
             "rate_target": rate,

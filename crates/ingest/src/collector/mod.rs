@@ -74,8 +74,9 @@ pub struct CollectorOptions {
     pub collector_id: Option<String>,
     /// A flush starts once this many events wait. Default 500,000.
     pub flush_rows_max: usize,
-    /// A flush starts once the waiting events take this many bytes of Arrow memory.
-    /// Default 96 MiB (a flush briefly needs about three times this, to sort and encode).
+    /// A flush starts once the waiting events take this many bytes (as encoded in the WAL,
+    /// about their Arrow size). Default 96 MiB (a flush briefly needs about three times this,
+    /// to sort and encode).
     pub flush_bytes_max: usize,
     /// A flush starts once the oldest waiting event has waited this long. Default 30 s.
     pub flush_age_max: Duration,

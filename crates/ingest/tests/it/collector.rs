@@ -325,3 +325,29 @@ async fn events_flush_on_their_own_once_enough_wait() {
     collector.shutdown().await.unwrap();
     assert_eq!(stored(&location).await, expected("a.example", 4, 0..15));
 }
+
+/// Regression: waiting events were measured with Arrow's memory size, which counts a decoded
+/// record's shared buffer once per column, so `flush_bytes_max` cut flushes far too early.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_byte_bound_counts_the_events_once() {
+    let directory = tempfile::tempdir().unwrap();
+    let location = table_in(directory.path());
+    let mut options = options(&directory.path().join("wal"));
+    options.flush_bytes_max = 1 << 20;
+    let collector = Collector::open(location.clone(), options).await.unwrap();
+    for n in 0..20 {
+        collector
+            .append(
+                "a.example",
+                None,
+                events("a.example", 5, n * 100, 100, false),
+            )
+            .await
+            .unwrap();
+    }
+    collector.shutdown().await.unwrap();
+    // 2,000 events take far less than 1 MiB in the WAL: one flush, at shutdown.
+    assert!(collector.stats().wal_bytes < 1 << 20);
+    assert_eq!(collector.stats().commits, 1);
+    assert_eq!(stored(&location).await.len(), 2000);
+}
