@@ -26,20 +26,10 @@ pub async fn post_events(State(state): State<AppState>, request: Request) -> Res
         Ok(site) => site,
         Err(error) => return error.into_response(),
     };
-    let origin = cors::request_origin(&parts.headers);
-    if let Some(origin) = origin
-        && !cors::origin_allowed(&site.config.allowed_origins, origin)
-    {
-        return ApiError::new(
-            StatusCode::FORBIDDEN,
-            "origin",
-            format!(
-                "origin {origin:?} is not allowed for site {:?} (see allowed_origins)",
-                site.config.id
-            ),
-        )
-        .into_response();
-    }
+    let origin = match allowed_origin(site, &parts) {
+        Ok(origin) => origin,
+        Err(error) => return error.into_response(),
+    };
     let mut response = match accept(&state, site, &parts, &query, body).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
@@ -48,6 +38,24 @@ pub async fn post_events(State(state): State<AppState>, request: Request) -> Res
         cors::add_headers(&mut response, origin);
     }
     response
+}
+
+/// The request's `Origin`, if it sent one and `site` allows it; a 403 if it does not.
+pub fn allowed_origin<'r>(site: &SiteState, parts: &'r Parts) -> Result<Option<&'r str>, ApiError> {
+    let origin = cors::request_origin(&parts.headers);
+    if let Some(origin) = origin
+        && !cors::origin_allowed(&site.config.allowed_origins, origin)
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "origin",
+            format!(
+                "origin {origin:?} is not allowed for site {:?} (see allowed_origins)",
+                site.config.id
+            ),
+        ));
+    }
+    Ok(origin)
 }
 
 /// The site of the request's write key: 401 when it is missing or unknown.

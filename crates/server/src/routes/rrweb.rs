@@ -23,7 +23,7 @@ use crate::error::{ApiError, json_ok};
 use crate::ingest::Sender;
 use crate::keys::{BATCH_HEADER, BATCH_PARAMETER, header_or_query, valid_batch_id};
 use crate::request::{drop_reason, query_pairs};
-use crate::routes::events::{authenticate, preflight};
+use crate::routes::events::{allowed_origin, authenticate, preflight};
 use crate::state::{AppState, SiteState};
 
 /// Independent mapper shards (page views are spread over them by a hash of their id).
@@ -87,20 +87,10 @@ pub async fn post_rrweb(State(state): State<RrwebState>, request: Request) -> Re
         Ok(site) => site,
         Err(error) => return error.into_response(),
     };
-    let origin = cors::request_origin(&parts.headers);
-    if let Some(origin) = origin
-        && !cors::origin_allowed(&site.config.allowed_origins, origin)
-    {
-        return ApiError::new(
-            StatusCode::FORBIDDEN,
-            "origin",
-            format!(
-                "origin {origin:?} is not allowed for site {:?} (see allowed_origins)",
-                site.config.id
-            ),
-        )
-        .into_response();
-    }
+    let origin = match allowed_origin(site, &parts) {
+        Ok(origin) => origin,
+        Err(error) => return error.into_response(),
+    };
     let mut response = match accept(&state, site, &parts, &query, body).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
