@@ -27,6 +27,9 @@ enum Command {
     Gen(commands::generate::GenArgs),
     /// Import NDJSON event files (plain or gzip) into the events table, in one commit.
     Import(commands::import::ImportArgs),
+    /// Rewrite each partition's data files as one sorted run of large files, so that statistics
+    /// prune by page; the rows stay the same.
+    Compact(commands::compact::CompactArgs),
     /// Run SQL over the events table: a query, a file of queries, or an interactive shell.
     Sql(commands::sql::SqlArgs),
     /// Click or move heatmap of a page: counts and distinct visitors per cell.
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Gen(args) => commands::generate::run(args).await,
             Command::Import(args) => commands::import::run(args).await,
+            Command::Compact(args) => commands::compact::run(args).await,
             Command::Sql(args) => commands::sql::run(args).await,
             Command::Heatmap(args) => commands::heatmap::run(args).await,
             Command::Scroll(args) => commands::scroll::run(args).await,

@@ -108,6 +108,32 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    /// An option is out of its range.
+    #[error("{option}: {message}")]
+    InvalidOption {
+        /// The option.
+        option: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Compaction read a different number of rows from a partition than its files hold;
+    /// nothing was committed for it.
+    #[error(
+        "compacting site={site}/date={date}: the files hold {expected} rows but {found} were read; nothing was committed"
+    )]
+    CompactionMismatch {
+        /// The partition's site.
+        site: String,
+        /// The partition's date.
+        date: String,
+        /// Rows in the partition's files, from the Delta log.
+        expected: u64,
+        /// Rows read and rewritten.
+        found: u64,
+    },
+    /// The query engine failed while merging files.
+    #[error("merging data files: {0}")]
+    DataFusion(#[from] datafusion::error::DataFusionError),
     /// Arrow failed while sorting a batch.
     #[error("sorting events: {0}")]
     Arrow(#[from] arrow::error::ArrowError),

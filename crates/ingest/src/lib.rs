@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 pub mod collector;
+pub mod compact;
 mod error;
 pub mod import;
 mod options;
@@ -29,6 +30,7 @@ pub mod reader;
 pub mod wal;
 pub mod writer;
 
+pub use compact::{CompactOptions, CompactReport, compact};
 pub use error::{Error, Result};
 pub use import::{ImportProgress, ImportReport, Rejection, import};
 pub use options::{FileLayout, ImportOptions, SortOrder};

@@ -181,6 +181,17 @@ impl DataFileWriter {
     pub async fn write(&self, site: &str, date_days: i32, batch: RecordBatch) -> Result<Vec<Add>> {
         // Drop the partition columns before sorting rather than reorder them only to be stripped.
         let batch = sort_batch(&file_batch(&batch)?, self.sort_order)?;
+        self.write_sorted(site, date_days, vec![batch]).await
+    }
+
+    /// Writes `batches` ([`file_schema`] rows already in the layout's order, in turn) as one
+    /// data file.
+    pub async fn write_sorted(
+        &self,
+        site: &str,
+        date_days: i32,
+        batches: Vec<RecordBatch>,
+    ) -> Result<Vec<Add>> {
         let delta = |source| Error::from(heatlake_table::Error::delta(&self.location, source));
         heatlake_table::register_object_stores();
         let mut writer = RecordBatchWriter::try_new(
@@ -195,10 +206,12 @@ impl DataFileWriter {
             ("site".to_owned(), Scalar::String(site.to_owned())),
             ("date".to_owned(), Scalar::Date(date_days)),
         ]);
-        writer
-            .write_partition(batch, &partition_values, WriteMode::Default)
-            .await
-            .map_err(delta)?;
+        for batch in batches {
+            writer
+                .write_partition(batch, &partition_values, WriteMode::Default)
+                .await
+                .map_err(delta)?;
+        }
         writer.flush().await.map_err(delta)
     }
 }
@@ -223,6 +236,17 @@ pub async fn commit_append(
         partition_by: Some(PARTITION_COLUMNS.map(str::to_owned).to_vec()),
         predicate: None,
     };
+    Ok((commit(location, table, actions, operation).await?, None))
+}
+
+/// Commits `actions` to an existing table as `operation`; returns the new version.
+pub async fn commit(
+    location: &TableLocation,
+    table: &DeltaTable,
+    actions: Vec<Action>,
+    operation: DeltaOperation,
+) -> Result<u64> {
+    let delta = |source| Error::from(heatlake_table::Error::delta(location, source));
     let snapshot = table.snapshot().map_err(delta)?;
     // From CommitProperties rather than CommitBuilder::default(), which runs no post-commit
     // hook: the hook writes a checkpoint every `delta.checkpointInterval` commits, without
@@ -232,7 +256,7 @@ pub async fn commit_append(
         .build(Some(snapshot), table.log_store(), operation)
         .await
         .map_err(delta)?;
-    Ok((finalized.version(), None))
+    Ok(finalized.version())
 }
 
 #[cfg(test)]

@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use heatlake_ingest::{ImportOptions, ImportProgress, SortOrder};
+use heatlake_ingest::{CompactOptions, ImportOptions, ImportProgress, SortOrder};
 use heatlake_model::PrivacyPolicy;
 use heatlake_model::privacy::ip::IpMode;
 use heatlake_table::TableLocation;
 
+use super::compact;
 use crate::{progress, secret};
 
 /// Arguments of `heatlake import`.
@@ -46,17 +47,33 @@ pub struct ImportArgs {
     /// Rows per Parquet row group.
     #[arg(long, default_value_t = 1 << 18, value_name = "ROWS")]
     row_group_rows: usize,
+    /// Leave the files as the import wrote them: by default, after the import's commit, every
+    /// partition whose files overlap in `path` is rewritten as one sorted run (`heatlake compact`),
+    /// in a second commit.
+    #[arg(long)]
+    no_compact: bool,
     /// Print the report as JSON on standard output.
     #[arg(long)]
     json: bool,
 }
 
+/// The `--sort` choices of the commands that write data files.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum SortArg {
+pub(crate) enum SortArg {
     /// path, type, ts
     PathTypeTs,
     /// path, pageview_id, ts
     PathPageviewTs,
+}
+
+impl SortArg {
+    /// The row order it names.
+    pub(crate) fn order(self) -> SortOrder {
+        match self {
+            SortArg::PathTypeTs => SortOrder::PathTypeTime,
+            SortArg::PathPageviewTs => SortOrder::PathPageviewTime,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -72,10 +89,7 @@ pub async fn run(args: ImportArgs) -> Result<()> {
     options.max_errors = args.max_errors;
     options.file_rows_max = args.file_rows.max(1);
     options.row_group_rows = args.row_group_rows.max(1);
-    options.sort_order = match args.sort {
-        SortArg::PathTypeTs => SortOrder::PathTypeTime,
-        SortArg::PathPageviewTs => SortOrder::PathPageviewTime,
-    };
+    options.sort_order = args.sort.order();
     options.privacy = PrivacyPolicy {
         keep_text: args.keep_text,
         value_fields: args.value_fields,
@@ -116,8 +130,24 @@ pub async fn run(args: ImportArgs) -> Result<()> {
     for rejection in &report.rejected {
         eprintln!("rejected {rejection}");
     }
+    let compaction = if args.no_compact {
+        None
+    } else {
+        let options = CompactOptions {
+            layout: options.layout(),
+            file_rows_max: options.file_rows_max,
+            ..CompactOptions::default()
+        };
+        let started = Instant::now();
+        let compaction = compact::compact_with_progress(&location, &options).await?;
+        Some((compaction, started.elapsed()))
+    };
     if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+        let mut json = serde_json::to_value(&report)?;
+        if let Some((compaction, _)) = &compaction {
+            json["compaction"] = serde_json::to_value(compaction)?;
+        }
+        println!("{json}");
     } else {
         println!(
             "{} version {} of {location}: {} events in {} files ({:.1} MB, {:.1} bytes/event) across {} partitions; {} lines rejected; {:.1} s, {:.0} events/s",
@@ -136,6 +166,9 @@ pub async fn run(args: ImportArgs) -> Result<()> {
             elapsed.as_secs_f64(),
             report.events as f64 / elapsed.as_secs_f64().max(1e-9),
         );
+        if let Some((compaction, elapsed)) = &compaction {
+            println!("{}", compact::summary(&location, compaction, *elapsed));
+        }
     }
     Ok(())
 }

@@ -1,3 +1,5 @@
-//! Integration tests of the ingest crate: the collector's WAL, flusher and exactly-once commits.
+//! Integration tests of the ingest crate: the collector's WAL, flusher and exactly-once commits;
+//! compaction.
 
 mod collector;
+mod compact;
