@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod bench;
 pub mod ctr;
 pub mod frustration;
 pub mod funnel;
