@@ -63,6 +63,10 @@ pub struct BenchArgs {
     /// Run only the questions whose name contains this text.
     #[arg(long, value_name = "TEXT")]
     only: Option<String>,
+    /// Heatlake engine: do not push filters into the Parquet scan (to measure what the
+    /// session's late materialisation costs or saves).
+    #[arg(long)]
+    no_pushdown_filters: bool,
 }
 
 /// How a question is answered: a ready-made question of the library, or plain SQL.
@@ -192,11 +196,15 @@ enum Runner {
 }
 
 impl Runner {
-    async fn open(engine: Engine, table: &Path) -> Result<Self> {
+    async fn open(engine: Engine, table: &Path, pushdown_filters: bool) -> Result<Self> {
         Ok(match engine {
             Engine::Heatlake => {
                 let location = TableLocation::resolve(Some(&table.to_string_lossy()))?;
-                let session = EventsSession::open(&location, None, &QueryOptions::default())
+                let options = QueryOptions {
+                    parquet_pushdown_filters: pushdown_filters,
+                    ..QueryOptions::default()
+                };
+                let session = EventsSession::open(&location, None, &options)
                     .await
                     .with_context(|| format!("while opening {location}"))?;
                 Self::Heatlake(session)
@@ -247,7 +255,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     std::fs::create_dir_all(&answers)
         .with_context(|| format!("while creating {}", answers.display()))?;
     let started = Instant::now();
-    let runner = Runner::open(args.engine, &args.table).await?;
+    let runner = Runner::open(args.engine, &args.table, !args.no_pushdown_filters).await?;
     let open_ms = milliseconds(started);
     let mut results = Vec::new();
     for (name, question) in questions() {
@@ -282,6 +290,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             Engine::Datafusion => format!("DataFusion {}", datafusion::DATAFUSION_VERSION),
         },
         "open_ms": open_ms,
+        "parquet_pushdown_filters": args.engine == Engine::Heatlake && !args.no_pushdown_filters,
         "questions": results,
     });
     let path = args.out.join(format!("{engine_name}.json"));
