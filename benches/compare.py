@@ -179,9 +179,10 @@ def timed(run, hot, to_rows):
     return {"cold_ms": cold, "hot_ms": hot_ms, "rows": len(rows)}, rows
 
 
-def run_rust_engine(heatlake, engine, table, hot, out):
+def run_rust_engine(heatlake, engine, table, hot, out, only):
     answers = out / "answers"
-    run_measured([heatlake, "bench", "--engine", engine, "--table", table, "--hot", str(hot), "--out", answers])
+    run_measured([heatlake, "bench", "--engine", engine, "--table", table, "--hot", str(hot), "--out", answers,
+                  *(["--only", only] if only else [])])
     report = json.loads((answers / f"{engine}.json").read_text())
     results, rows = {}, {}
     for entry in report["questions"]:
@@ -466,13 +467,10 @@ def main():
     results, answers, versions = {}, {}, {}
     log("heatlake: questions")
     versions["heatlake"], open_ms, results["heatlake"], answers["heatlake"] = run_rust_engine(
-        args.heatlake, "heatlake", table, args.hot, args.out)
+        args.heatlake, "heatlake", table, args.hot, args.out, args.only)
     log("datafusion: questions")
     versions["datafusion"], _, results["datafusion"], answers["datafusion"] = run_rust_engine(
-        args.heatlake, "datafusion", table, args.hot, args.out)
-    if args.only:
-        for engine in ("heatlake", "datafusion"):
-            results[engine] = {k: v for k, v in results[engine].items() if args.only in k}
+        args.heatlake, "datafusion", table, args.hot, args.out, args.only)
     run_peers(args, table, results, answers, versions, loads)
     loads["heatlake"]["what"] = "Heatlake: import into the Delta table (Parquet + log)"
     loads["parquet"]["what"] = "the same Parquet files (DataFusion, DuckDB, chDB, Polars read them in place)"
@@ -483,8 +481,9 @@ def main():
 
     failures = []
     for engine, _ in ENGINES:
-        for name in answers.get(engine, {}):
-            if name not in answers["heatlake"]:
+        for name in answers["heatlake"]:
+            if name not in answers.get(engine, {}):
+                failures.append(f"{engine}, question {name}: no answer")
                 continue
             expected, actual = canonical(answers["heatlake"][name]), canonical(answers[engine][name])
             if not expected:
