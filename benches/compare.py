@@ -20,6 +20,7 @@ import json
 import math
 import os
 import platform
+import re
 import resource
 import shutil
 import statistics
@@ -217,7 +218,9 @@ def load_duckdb(work, table):
     started = time.perf_counter()
     connection.execute(f"CREATE TABLE events AS SELECT * FROM read_parquet('{parquet_glob(table)}', hive_partitioning = true)")
     connection.execute("CHECKPOINT")
-    return connection, time.perf_counter() - started, tree_bytes(path.parent)
+    seconds = time.perf_counter() - started
+    _, _, block_size, _, used_blocks, *_ = connection.execute("PRAGMA database_size").fetchone()
+    return connection, seconds, tree_bytes(path.parent), block_size * used_blocks
 
 
 def load_chdb(work, table):
@@ -244,8 +247,8 @@ def chdb_query(session):
 def run_peers(args, table, results, answers, versions, loads):
     only = args.only
     log("duckdb: loading the native table")
-    connection, seconds, size = load_duckdb(args.work, table)
-    loads["duckdb"] = {"load_s": seconds, "bytes": size}
+    connection, seconds, size, used = load_duckdb(args.work, table)
+    loads["duckdb"] = {"load_s": seconds, "bytes": size, "used_block_bytes": used}
     query = lambda sql: connection.sql(sql).to_arrow_table()  # noqa: E731
     results["duckdb"], answers["duckdb"] = run_sql_engine(query, DUCKDB, "events", args.hot, only)
     connection.close()
@@ -333,7 +336,6 @@ def run_ingest(args, loads):
         log("ingest: the HTTP collector (benches/collector.sh)")
         result = subprocess.run(["bash", str(Path(__file__).parent / "collector.sh"), str(args.events)],
                                 capture_output=True, text=True, check=True)
-        import re
         rate = re.search(r"events/s at acknowledgement \(peak\) \| ([0-9,]+)", result.stdout)
         cpu = re.search(r"collector CPU per event \(to the last commit\) \| ([0-9.]+) µs", result.stdout)
         if rate and cpu:
@@ -392,6 +394,12 @@ def markdown(report):
         ratio = heatlake_bytes / load["bytes"] if load["bytes"] else float("nan")
         lines.append(f"| {load['what']} | {load['load_s']:.2f} | {load['bytes']:,} | "
                      f"{load['bytes'] / report['events']:.2f} | {ratio:.2f} |")
+    duck = report["loads"].get("duckdb", {})
+    if duck.get("used_block_bytes"):
+        lines.append("")
+        lines.append(f"DuckDB's file holds free blocks after the load: {duck['used_block_bytes']:,} bytes in used blocks "
+                     f"({duck['used_block_bytes'] / report['events']:.2f} bytes/event; Heatlake ÷ that: "
+                     f"{heatlake_bytes / duck['used_block_bytes']:.2f}).")
     if report.get("ingest"):
         lines.append("")
         lines.append("Ingest of the same NDJSON (goal: Heatlake CPU/event ≤ 0.5x chDB's):")
