@@ -47,6 +47,8 @@ enum Command {
     /// Run the collector: the HTTP service websites send events to, durable in a write-ahead log
     /// and committed to the events table.
     Serve(commands::serve::ServeArgs),
+    /// Time the peer-comparison question set in this process (see benches/compare.sh).
+    Bench(commands::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
             Command::Funnel(args) => commands::funnel::run(args).await,
             Command::Report(args) => commands::report::run(args).await,
             Command::Serve(args) => commands::serve::run(args).await,
+            Command::Bench(args) => commands::bench::run(args).await,
         }
     });
     match outcome {

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod bench;
 pub mod compact;
 pub mod ctr;
 pub mod frustration;
