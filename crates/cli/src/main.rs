@@ -30,6 +30,9 @@ enum Command {
     /// Rewrite each partition's data files as one sorted run of large files, so that statistics
     /// prune by page; the rows stay the same.
     Compact(commands::compact::CompactArgs),
+    /// Delete data files that compaction removed from the table longer ago than a retention
+    /// period (and, with --full, files no version references).
+    Vacuum(commands::vacuum::VacuumArgs),
     /// Run SQL over the events table: a query, a file of queries, or an interactive shell.
     Sql(commands::sql::SqlArgs),
     /// Click or move heatmap of a page: counts and distinct visitors per cell.
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
             Command::Gen(args) => commands::generate::run(args).await,
             Command::Import(args) => commands::import::run(args).await,
             Command::Compact(args) => commands::compact::run(args).await,
+            Command::Vacuum(args) => commands::vacuum::run(args).await,
             Command::Sql(args) => commands::sql::run(args).await,
             Command::Heatmap(args) => commands::heatmap::run(args).await,
             Command::Scroll(args) => commands::scroll::run(args).await,

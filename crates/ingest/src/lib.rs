@@ -27,6 +27,7 @@ mod error;
 pub mod import;
 mod options;
 pub mod reader;
+pub mod vacuum;
 pub mod wal;
 pub mod writer;
 
@@ -34,3 +35,4 @@ pub use compact::{CompactOptions, CompactReport, compact};
 pub use error::{Error, Result};
 pub use import::{ImportProgress, ImportReport, Rejection, import};
 pub use options::{FileLayout, ImportOptions, SortOrder};
+pub use vacuum::{VacuumOptions, VacuumReport, vacuum};

@@ -13,3 +13,4 @@ pub mod report;
 pub mod scroll;
 pub mod serve;
 pub mod sql;
+pub mod vacuum;

@@ -1,13 +1,15 @@
 //! Compaction on a real table: an import cut into many small files per partition is rewritten
-//! as one sorted run per partition, with the same rows, and a second run changes nothing.
+//! as one sorted run per partition, with the same rows, and a second run changes nothing; a
+//! vacuum then deletes the replaced files.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use deltalake::datafusion::prelude::SessionContext;
 use futures::TryStreamExt;
 use heatlake_datagen::{GenConfig, write_ndjson_file};
-use heatlake_ingest::{CompactOptions, ImportOptions, compact, import};
+use heatlake_ingest::{CompactOptions, ImportOptions, VacuumOptions, compact, import, vacuum};
 use heatlake_model::privacy::ids::IdSecret;
 use heatlake_table::TableLocation;
 
@@ -138,6 +140,51 @@ async fn compaction_makes_one_sorted_run_per_partition_and_keeps_every_row() {
         .unwrap();
     assert_eq!(again.partitions_compacted, 0);
     assert_eq!(again.version, None);
+
+    // A vacuum within the retention period keeps the replaced files; past it, a dry run lists
+    // exactly them and a vacuum deletes exactly them.
+    let data_files = || {
+        let mut files = Vec::new();
+        let mut dirs = vec![dir.path().join("events")];
+        while let Some(next) = dirs.pop() {
+            for entry in std::fs::read_dir(next).unwrap() {
+                let path = entry.unwrap().path();
+                if path.ends_with("_delta_log") {
+                    continue;
+                }
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|ext| ext == "parquet") {
+                    files.push(path);
+                }
+            }
+        }
+        files.len()
+    };
+    let on_disk = data_files();
+    assert_eq!(on_disk, compacted.files_removed + compacted.files_added);
+    let kept = vacuum(&location, &VacuumOptions::default()).await.unwrap();
+    assert!(kept.files.is_empty(), "{kept:?}");
+    let past = VacuumOptions {
+        retention: Duration::ZERO,
+        dry_run: true,
+        ..VacuumOptions::default()
+    };
+    let listed = vacuum(&location, &past).await.unwrap();
+    assert_eq!(listed.files.len(), compacted.files_removed);
+    assert_eq!(data_files(), on_disk);
+    let deleted = vacuum(
+        &location,
+        &VacuumOptions {
+            dry_run: false,
+            ..past
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(deleted.files.len(), compacted.files_removed);
+    assert_eq!(data_files(), compacted.files_added);
+    assert_eq!(digest(&location, None).await, rows_before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
