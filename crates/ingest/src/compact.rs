@@ -8,8 +8,9 @@
 //! question then opens one file per day and, inside it, only the row groups of its page.
 //!
 //! A partition is compacted when it has two or more files whose `path` ranges (from the Delta
-//! statistics) overlap; a partition that is already one sorted run is left alone, so running
-//! compaction again changes nothing. Each partition is one Delta commit (operation `OPTIMIZE`,
+//! statistics) overlap, or more files than its rows need (small files); a partition that is
+//! already one sorted run of full files is left alone, so running compaction again changes
+//! nothing. Each partition is one Delta commit (operation `OPTIMIZE`,
 //! `dataChange = false`) that removes the old files and adds the new ones: readers see either
 //! the old files or the new ones, never both, and the rows are the same. Files appended
 //! concurrently (by the collector) are not in the set a commit removes, so they are kept.
@@ -113,7 +114,8 @@ pub async fn compact(
     let chosen: Vec<_> = partitions
         .into_iter()
         .filter(|((site, _), files)| {
-            (options.sites.is_empty() || options.sites.contains(site)) && overlapping(files)
+            (options.sites.is_empty() || options.sites.contains(site))
+                && needs_compaction(files, options.file_rows_max)
         })
         .collect();
     let writer = DataFileWriter::new(location.clone(), &options.layout)?;
@@ -200,12 +202,18 @@ fn path_range(stats: Option<&str>) -> (Option<String>, Option<String>) {
     (bound("minValues"), bound("maxValues"))
 }
 
-/// Whether a partition's files are not yet one sorted run: two or more files, and some two
-/// whose `path` ranges overlap (or whose ranges are unknown). Files that only touch at a
-/// boundary value are a run: the sort cut them there.
-fn overlapping(files: &[PartitionFile]) -> bool {
+/// Whether a partition's files are not yet one sorted run of full files: two or more files, and
+/// either some two whose `path` ranges overlap (or are unknown), or more files than its rows
+/// need at `file_rows_max` rows per file (small files, such as the collector's flushes of a
+/// one-page site, whose ranges may only touch). Files that touch at a boundary value are a run:
+/// the sort cut them there.
+fn needs_compaction(files: &[PartitionFile], file_rows_max: usize) -> bool {
     if files.len() < 2 {
         return false;
+    }
+    let rows: usize = files.iter().map(|file| file.rows.unwrap_or(0)).sum();
+    if files.len() > rows.div_ceil(file_rows_max).max(1) {
+        return true;
     }
     let mut ranges = Vec::with_capacity(files.len());
     for file in files {
@@ -349,27 +357,42 @@ impl FileCutter {
 mod tests {
     use super::*;
 
-    fn file(min: Option<&str>, max: Option<&str>) -> PartitionFile {
+    fn file(min: Option<&str>, max: Option<&str>, rows: usize) -> PartitionFile {
         PartitionFile {
             remove: Remove::default(),
-            rows: None,
+            rows: Some(rows),
             path_min: min.map(str::to_owned),
             path_max: max.map(str::to_owned),
         }
     }
 
     #[test]
-    fn a_sorted_run_is_left_alone_and_overlaps_are_compacted() {
-        assert!(!overlapping(&[file(Some("a"), Some("z"))]));
-        assert!(!overlapping(&[
-            file(Some("m"), Some("z")),
-            file(Some("a"), Some("m")),
-        ]));
-        assert!(overlapping(&[
-            file(Some("a"), Some("n")),
-            file(Some("m"), Some("z")),
-        ]));
-        assert!(overlapping(&[file(Some("a"), Some("b")), file(None, None)]));
+    fn a_sorted_run_of_full_files_is_left_alone() {
+        let full = 10;
+        assert!(!needs_compaction(&[file(Some("a"), Some("z"), 3)], full));
+        assert!(!needs_compaction(
+            &[
+                file(Some("m"), Some("z"), 5),
+                file(Some("a"), Some("m"), full),
+            ],
+            full
+        ));
+        assert!(needs_compaction(
+            &[
+                file(Some("a"), Some("n"), full),
+                file(Some("m"), Some("z"), full),
+            ],
+            full
+        ));
+        assert!(needs_compaction(
+            &[file(Some("a"), Some("b"), full), file(None, None, full)],
+            full
+        ));
+        // Small files of one page touch but are not a run of full files.
+        assert!(needs_compaction(
+            &[file(Some("p"), Some("p"), 3), file(Some("p"), Some("p"), 3)],
+            full
+        ));
     }
 
     #[test]

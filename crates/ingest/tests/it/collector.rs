@@ -351,3 +351,57 @@ async fn the_byte_bound_counts_the_events_once() {
     assert_eq!(collector.stats().commits, 1);
     assert_eq!(stored(&location).await.len(), 2000);
 }
+
+/// Compaction commits (remove + add) while the collector commits appends to the same partition:
+/// Delta's conflict resolution must keep every appended file, and the rewrite every row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compaction_while_the_collector_commits_loses_nothing() {
+    let directory = tempfile::tempdir().unwrap();
+    let location = table_in(directory.path());
+    let wal_dir = directory.path().join("wal");
+    let mut collector_options = options(&wal_dir);
+    collector_options.flush_age_max = Duration::from_millis(20);
+    let collector = std::sync::Arc::new(
+        Collector::open(location.clone(), collector_options)
+            .await
+            .unwrap(),
+    );
+    const PAGEVIEWS: i64 = 60;
+    let appender = {
+        let collector = std::sync::Arc::clone(&collector);
+        tokio::spawn(async move {
+            for pageview in 0..PAGEVIEWS {
+                collector
+                    .append(
+                        "a.example",
+                        None,
+                        events("a.example", pageview, 0, 10, false),
+                    )
+                    .await
+                    .unwrap();
+                tokio::time::sleep(Duration::from_millis(8)).await;
+            }
+        })
+    };
+    let compact_options = heatlake_ingest::CompactOptions::default();
+    let mut compacted = 0;
+    while !appender.is_finished() {
+        // Before the first flush there is no table yet; that error is expected.
+        if let Ok(report) = heatlake_ingest::compact(&location, &compact_options, |_, _| {}).await {
+            compacted += report.partitions_compacted;
+        }
+        tokio::time::sleep(Duration::from_millis(15)).await;
+    }
+    appender.await.unwrap();
+    collector.shutdown().await.unwrap();
+    let last = heatlake_ingest::compact(&location, &compact_options, |_, _| {})
+        .await
+        .unwrap();
+    compacted += last.partitions_compacted;
+    assert!(compacted > 0, "no compaction ran beside the flushes");
+    let mut all = Vec::new();
+    for pageview in 0..PAGEVIEWS {
+        all.extend(expected("a.example", pageview, 0..10));
+    }
+    assert_eq!(stored(&location).await, all);
+}
