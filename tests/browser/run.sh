@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The browser tests of the tracker and of rrweb recordings (tests/browser/tracker.test.mjs) in a
 # real Chromium, against `heatlake serve` started here on a free loopback port with
-# tests/browser/collector.toml and a fresh table.
+# tests/browser/collector.toml and a fresh table; then the HTML report of `heatlake report`
+# (tests/browser/report.test.mjs), with a screenshot.
 #
 #   bash tests/browser/run.sh HEATLAKE_BINARY
 #
@@ -58,8 +59,13 @@ echo "collector at $collector, table $work/events"
 
 status=0
 node tests/browser/tracker.test.mjs --collector "$collector" --table "$work/events" --heatlake "$heatlake" || status=$?
+# The HTML report needs no collector; its screenshot is kept (in $REPORT_SCREENSHOT_DIR if set,
+# else a new temporary directory) and its path printed.
+report_status=0
+node tests/browser/report.test.mjs --heatlake "$heatlake" ${REPORT_SCREENSHOT_DIR:+--out "$REPORT_SCREENSHOT_DIR"} || report_status=$?
 if [[ $status -ne 0 ]]; then
     echo "--- heatlake serve log ---" >&2
     tail -50 "$work/serve.log" >&2
 fi
+if [[ $status -eq 0 ]]; then status=$report_status; fi
 exit $status

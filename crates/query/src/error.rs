@@ -56,6 +56,12 @@ pub enum Error {
         /// What ran out.
         message: String,
     },
+    /// An answer had more rows than its caller accepts.
+    #[error("the answer has more than {rows_max} rows")]
+    RowLimit {
+        /// The most rows accepted.
+        rows_max: usize,
+    },
     /// Drawing a picture failed.
     #[error("rendering: {message}")]
     Render {

@@ -25,7 +25,9 @@ pub mod output;
 pub mod render;
 pub mod scoped;
 mod session;
+pub mod snapshot;
 
 pub use error::{Error, Result};
 pub use scoped::{ScopeLimits, ScopedSession};
 pub use session::{EVENTS_TABLE, EventsSession, QueryOptions};
+pub use snapshot::LatestTable;

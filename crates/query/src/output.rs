@@ -14,7 +14,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
-use crate::Result;
+use crate::{Error, Result};
 
 /// How a result is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -104,6 +104,27 @@ pub async fn write_frame<W: Write + Send>(
         }
     }
     Ok(rows)
+}
+
+/// Runs `frame` and collects its rows, failing with [`Error::RowLimit`] as soon as there are
+/// more than `rows_max` (the query stops there: no more is read or kept).
+pub async fn collect_rows_max(
+    frame: DataFrame,
+    rows_max: usize,
+) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
+    let mut stream = frame.execute_stream().await?;
+    let mut batches = Vec::new();
+    let mut rows = 0usize;
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        rows += batch.num_rows();
+        if rows > rows_max {
+            return Err(Error::RowLimit { rows_max });
+        }
+        batches.push(batch);
+    }
+    Ok((schema, batches))
 }
 
 /// Writes `batches` as an aligned table, with the column names even when there are no rows.

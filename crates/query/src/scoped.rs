@@ -12,10 +12,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arrow::array::RecordBatch;
+use datafusion::dataframe::DataFrame;
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::SQLOptions;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use deltalake::DeltaTable;
 use heatlake_table::TableLocation;
 
 use crate::{Error, EventsSession, QueryOptions, Result};
@@ -55,18 +57,26 @@ impl ScopedSession {
         options: &QueryOptions,
         limits: ScopeLimits,
     ) -> Result<Self> {
-        if sites.is_empty() || sites.iter().any(|site| site.trim().is_empty()) {
-            return Err(Error::InvalidParameter {
-                parameter: "sites",
-                message: "at least one site, none empty".into(),
-            });
-        }
+        check_sites(sites)?;
+        let table = heatlake_table::open(location, version).await?;
+        Self::from_table(&table, location, sites, options, limits).await
+    }
+
+    /// The same over a `table` already loaded (for example by a [`crate::LatestTable`]):
+    /// no log is read, the session reads the table's loaded version.
+    pub async fn from_table(
+        table: &DeltaTable,
+        location: &TableLocation,
+        sites: &[String],
+        options: &QueryOptions,
+        limits: ScopeLimits,
+    ) -> Result<Self> {
+        check_sites(sites)?;
         let runtime = RuntimeEnvBuilder::new()
             .with_memory_pool(Arc::new(FairSpillPool::new(limits.memory_bytes_max)))
             .build_arc()?;
         let events =
-            EventsSession::open_with(location, version, options, Some(sites), Some(runtime))
-                .await?;
+            EventsSession::from_table(table, location, options, Some(sites), Some(runtime)).await?;
         Ok(Self {
             events,
             sites: sites.to_vec(),
@@ -87,22 +97,25 @@ impl ScopedSession {
 
     /// Plans and runs one read-only `query` within the limits.
     pub async fn collect(&self, query: &str) -> Result<Vec<RecordBatch>> {
-        self.run_limited(async {
-            let state = self.events.context().state();
-            let plan = state.create_logical_plan(query).await?;
-            let read_only = SQLOptions::new()
-                .with_allow_ddl(false)
-                .with_allow_dml(false)
-                .with_allow_statements(false);
-            read_only
-                .verify_plan(&plan)
-                .map_err(|error| Error::NotReadOnly {
-                    message: error.strip_backtrace(),
-                })?;
-            let frame = self.events.context().execute_logical_plan(plan).await?;
-            Ok(frame.collect().await?)
-        })
-        .await
+        self.run_limited(async { Ok(self.plan(query).await?.collect().await?) })
+            .await
+    }
+
+    /// Plans one read-only `query`: anything but a query is [`Error::NotReadOnly`]. Run the
+    /// frame through [`Self::run_limited`] (planning included) to apply the limits.
+    pub async fn plan(&self, query: &str) -> Result<DataFrame> {
+        let state = self.events.context().state();
+        let plan = state.create_logical_plan(query).await?;
+        let read_only = SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        read_only
+            .verify_plan(&plan)
+            .map_err(|error| Error::NotReadOnly {
+                message: error.strip_backtrace(),
+            })?;
+        Ok(self.events.context().execute_logical_plan(plan).await?)
     }
 
     /// Runs `work` under the time limit, turning an exhausted memory pool into
@@ -126,4 +139,14 @@ impl ScopedSession {
         }
         Error::DataFusion(error)
     }
+}
+
+fn check_sites(sites: &[String]) -> Result<()> {
+    if sites.is_empty() || sites.iter().any(|site| site.trim().is_empty()) {
+        return Err(Error::InvalidParameter {
+            parameter: "sites",
+            message: "at least one site, none empty".into(),
+        });
+    }
+    Ok(())
 }

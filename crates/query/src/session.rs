@@ -10,6 +10,7 @@ use datafusion::execution::context::SessionContext;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::logical_expr::LogicalPlanBuilder;
 use datafusion::prelude::{SessionConfig, col, lit};
+use deltalake::DeltaTable;
 use heatlake_table::TableLocation;
 
 use crate::{Error, Result};
@@ -67,6 +68,18 @@ impl EventsSession {
         runtime: Option<Arc<RuntimeEnv>>,
     ) -> Result<Self> {
         let table = heatlake_table::open(location, version).await?;
+        Self::from_table(&table, location, options, sites, runtime).await
+    }
+
+    /// Builds the session over an already loaded `table` (its loaded version), as
+    /// [`Self::open_with`] does: cheap, no log is read.
+    pub(crate) async fn from_table(
+        table: &DeltaTable,
+        location: &TableLocation,
+        options: &QueryOptions,
+        sites: Option<&[String]>,
+        runtime: Option<Arc<RuntimeEnv>>,
+    ) -> Result<Self> {
         let delta = |source| Error::from(heatlake_table::Error::delta(location, source));
         let mut config = SessionConfig::new()
             .with_target_partitions(options.target_partitions.max(1))

@@ -53,6 +53,12 @@ pub struct ServerConfig {
     pub collector: CollectorConfig,
     /// The sites this collector accepts events for. Empty: a development site is added.
     pub sites: Vec<SiteConfig>,
+    /// Keys of the read routes (`/v1/sql`, `/v1/heatmap`, ...), each naming the sites it may
+    /// read. Empty: the read routes answer 401 (with no configuration file at all, the binary
+    /// adds a development read key for the development site).
+    pub read_keys: Vec<ReadKeyConfig>,
+    /// Bounds on the read routes.
+    pub reads: ReadsConfig,
     /// A directory whose files are served under `/pages/` (the browser tests' fixture pages,
     /// which must come from the collector's origin). Default: none, `/pages/` answers 404.
     pub pages_dir: Option<PathBuf>,
@@ -70,6 +76,8 @@ impl Default for ServerConfig {
             limits: LimitsConfig::default(),
             collector: CollectorConfig::default(),
             sites: Vec::new(),
+            read_keys: Vec::new(),
+            reads: ReadsConfig::default(),
             pages_dir: None,
         }
     }
@@ -106,6 +114,56 @@ impl Default for LimitsConfig {
             idle_timeout_ms: 60_000,
             concurrent_requests_max: 1024,
             shutdown_grace_ms: 10_000,
+        }
+    }
+}
+
+/// A read key: a secret (unlike a write key, it never sits in page source) that lets its holder
+/// query the rows of the sites it names, and nothing else. It is not a write key.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadKeyConfig {
+    /// The key (at least 16 ASCII characters; `hlr_` and random hex by convention). Required.
+    pub key: String,
+    /// The site ids it may read (at least one). Queries see only these sites' rows. Required.
+    pub sites: Vec<String>,
+}
+
+/// Named bounds on the read routes. At a bound the answer is 408, 413 or 503 with a JSON body
+/// naming it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReadsConfig {
+    /// Longest one query may plan and run, in ms; then it is cancelled and the answer is 408.
+    /// Default 30 s.
+    pub query_time_max_ms: u64,
+    /// Memory one query's operators may hold at once, in bytes; sorts and aggregations spill to
+    /// disk past it, other operators fail with 413. Default 512 MiB.
+    pub query_memory_bytes_max: usize,
+    /// Most rows in one answer (each part of a scroll answer); more is 413. Default 100 000.
+    pub answer_rows_max: usize,
+    /// Most bytes of one encoded answer (JSON, CSV, Arrow IPC); more is 413. Default 64 MiB.
+    pub answer_bytes_max: usize,
+    /// Largest `POST /v1/sql` body, in bytes; more is 413. Default 64 KiB.
+    pub sql_bytes_max: usize,
+    /// Most read requests answered at once; more get 503 with `Retry-After`. Default 4.
+    pub concurrent_queries_max: usize,
+    /// How old the table snapshot queries read may be, in ms: new commits become visible to
+    /// reads of the latest version within this delay. 0 reads the log on every request.
+    /// Default 1000.
+    pub snapshot_refresh_ms: u64,
+}
+
+impl Default for ReadsConfig {
+    fn default() -> Self {
+        Self {
+            query_time_max_ms: 30_000,
+            query_memory_bytes_max: 512 << 20,
+            answer_rows_max: 100_000,
+            answer_bytes_max: 64 << 20,
+            sql_bytes_max: 64 << 10,
+            concurrent_queries_max: 4,
+            snapshot_refresh_ms: 1000,
         }
     }
 }
@@ -235,6 +293,14 @@ impl ServerConfig {
         });
     }
 
+    /// Adds a read key for the development site `dev`.
+    pub fn add_dev_read_key(&mut self, key: String) {
+        self.read_keys.push(ReadKeyConfig {
+            key,
+            sites: vec![DEV_SITE_ID.to_owned()],
+        });
+    }
+
     /// Checks the rules the types cannot: unique site ids and keys, valid ids, non-zero bounds.
     pub fn validate(&self) -> Result<()> {
         let invalid = |message: String| Err(Error::InvalidConfig(message));
@@ -260,15 +326,30 @@ impl ServerConfig {
                 return invalid(format!("`{name}` must be greater than 0"));
             }
         }
+        let reads = &self.reads;
+        for (name, value) in [
+            ("reads.query_time_max_ms", reads.query_time_max_ms),
+            (
+                "reads.query_memory_bytes_max",
+                reads.query_memory_bytes_max as u64,
+            ),
+            ("reads.answer_rows_max", reads.answer_rows_max as u64),
+            ("reads.answer_bytes_max", reads.answer_bytes_max as u64),
+            ("reads.sql_bytes_max", reads.sql_bytes_max as u64),
+            (
+                "reads.concurrent_queries_max",
+                reads.concurrent_queries_max as u64,
+            ),
+        ] {
+            if value == 0 {
+                return invalid(format!("`{name}` must be greater than 0"));
+            }
+        }
         let mut ids = HashSet::new();
         let mut keys = HashSet::new();
         for (index, site) in self.sites.iter().enumerate() {
             let id = &site.id;
-            let valid_id = (1..=64).contains(&id.len())
-                && id.bytes().all(|byte| {
-                    byte.is_ascii_lowercase() || byte.is_ascii_digit() || b".-_".contains(&byte)
-                });
-            if !valid_id {
+            if !valid_site_id(id) {
                 return invalid(format!(
                     "sites[{index}]: `id` {id:?} must be 1-64 characters of a-z 0-9 . - _"
                 ));
@@ -299,6 +380,49 @@ impl ServerConfig {
                 }
             }
         }
+        self.validate_read_keys(&keys)
+    }
+
+    /// Read keys: long enough, unique, never a write key, naming valid sites.
+    fn validate_read_keys(&self, write_keys: &HashSet<&str>) -> Result<()> {
+        let invalid = |message: String| Err(Error::InvalidConfig(message));
+        let mut read_keys = HashSet::new();
+        for (index, read_key) in self.read_keys.iter().enumerate() {
+            let key = &read_key.key;
+            if key.len() < 16 || !key.is_ascii() || key.trim() != key {
+                return invalid(format!(
+                    "read_keys[{index}]: `key` must be at least 16 ASCII characters without surrounding spaces"
+                ));
+            }
+            if write_keys.contains(key.as_str()) {
+                return invalid(format!(
+                    "read_keys[{index}]: the key is also a site's write key; a read key must be a separate secret"
+                ));
+            }
+            if !read_keys.insert(key.as_str()) {
+                return invalid(format!("read_keys[{index}]: the key is configured twice"));
+            }
+            if read_key.sites.is_empty() {
+                return invalid(format!(
+                    "read_keys[{index}]: `sites` must name at least one site"
+                ));
+            }
+            for site in &read_key.sites {
+                if !valid_site_id(site) {
+                    return invalid(format!(
+                        "read_keys[{index}]: site {site:?} must be 1-64 characters of a-z 0-9 . - _"
+                    ));
+                }
+            }
+        }
         Ok(())
     }
+}
+
+/// Whether `id` is a valid site id: 1-64 characters of `a-z 0-9 . - _`.
+pub fn valid_site_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id.bytes().all(|byte| {
+            byte.is_ascii_lowercase() || byte.is_ascii_digit() || b".-_".contains(&byte)
+        })
 }

@@ -1,4 +1,5 @@
-//! Write keys: where a request carries one, and the development key kept in the data directory.
+//! Keys: where a request carries a write key or a read key, and the development keys kept in
+//! the data directory.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -19,6 +20,28 @@ pub const BATCH_PARAMETER: &str = "batch";
 pub const BATCH_ID_BYTES_MAX: usize = 128;
 /// File in the data directory holding the development site's write key.
 pub const DEV_KEY_FILE: &str = "dev-write-key";
+/// File in the data directory holding the development site's read key.
+pub const DEV_READ_KEY_FILE: &str = "dev-read-key";
+
+/// The read key of a request: `Authorization: Bearer <key>`, else the `X-Heatlake-Key` header.
+/// Never a query parameter: a read key is a secret, and URLs end up in logs and histories.
+pub fn read_key(headers: &HeaderMap) -> Option<&str> {
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| {
+            let (scheme, token) = value.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then_some(token)
+        });
+    bearer
+        .or_else(|| {
+            headers
+                .get(KEY_HEADER)
+                .and_then(|value| value.to_str().ok())
+        })
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+}
 
 /// The value of `header`, else of the query parameter `parameter`.
 pub fn header_or_query<'a>(
@@ -48,7 +71,17 @@ pub fn valid_batch_id(batch_id: &str) -> bool {
 /// The development site's write key, read from `<data_dir>/dev-write-key`, or created there
 /// (random, readable by its owner only) on first use.
 pub fn load_or_create_dev_key(data_dir: &Path) -> Result<String> {
-    let path: PathBuf = data_dir.join(DEV_KEY_FILE);
+    load_or_create_key(data_dir, DEV_KEY_FILE, "hlw_dev_")
+}
+
+/// The development site's read key, read from `<data_dir>/dev-read-key`, or created there
+/// (random, readable by its owner only) on first use.
+pub fn load_or_create_dev_read_key(data_dir: &Path) -> Result<String> {
+    load_or_create_key(data_dir, DEV_READ_KEY_FILE, "hlr_dev_")
+}
+
+fn load_or_create_key(data_dir: &Path, file: &str, prefix: &str) -> Result<String> {
+    let path: PathBuf = data_dir.join(file);
     match std::fs::read_to_string(&path) {
         Ok(key) if !key.trim().is_empty() => return Ok(key.trim().to_owned()),
         Ok(_) => {}
@@ -63,9 +96,9 @@ pub fn load_or_create_dev_key(data_dir: &Path) -> Result<String> {
     let mut random = [0u8; 16];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut source| source.read_exact(&mut random))
-        .map_err(|error| Error::io("while reading /dev/urandom for a write key", error))?;
+        .map_err(|error| Error::io("while reading /dev/urandom for a key", error))?;
     let key = format!(
-        "hlw_dev_{}",
+        "{prefix}{}",
         random
             .iter()
             .map(|byte| format!("{byte:02x}"))

@@ -11,6 +11,9 @@
 //!   --rate--> decode_line --> IngestContext::accept --> EventBatchBuilder --> EventSink::append --> 200
 //! ```
 //!
+//! The read routes ([`read`]: `POST /v1/sql`, `GET /v1/heatmap`, ...) answer holders of a read
+//! key with the rows of the sites the key names, through `heatlake-query`'s scoped sessions.
+//!
 //! `docs/collector.md` documents the endpoints, status codes, limits and configuration.
 //!
 //! ```
@@ -34,13 +37,16 @@ pub mod ingest;
 pub mod keys;
 pub mod metrics;
 pub mod ratelimit;
+pub mod read;
 pub mod request;
 pub mod routes;
 pub mod serve;
 pub mod sink;
 pub mod state;
 
-pub use config::{CollectorConfig, LimitsConfig, ServerConfig, SiteConfig};
+pub use config::{
+    CollectorConfig, LimitsConfig, ReadKeyConfig, ReadsConfig, ServerConfig, SiteConfig,
+};
 pub use error::{ApiError, Error, Result};
 pub use metrics::Metrics;
 pub use request::PeerAddr;

@@ -1,4 +1,5 @@
-//! What every request handler shares: the configuration, the sites, the sink and the metrics.
+//! What every request handler shares: the configuration, the sites, the sink, the reader and the
+//! metrics.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,6 +14,7 @@ use crate::config::{ServerConfig, SiteConfig};
 use crate::error::Result;
 use crate::metrics::Metrics;
 use crate::ratelimit::TokenBucket;
+use crate::read::Reader;
 use crate::sink::EventSink;
 
 /// Ingest contexts kept per site for reuse (each holds caches of pseudonyms and user agents).
@@ -85,6 +87,7 @@ struct Inner {
     sink: Arc<dyn EventSink>,
     metrics: Metrics,
     requests: Arc<Semaphore>,
+    reader: Reader,
     shutting_down: AtomicBool,
 }
 
@@ -122,6 +125,7 @@ impl AppState {
             .map(|(index, site)| (site.config.id.clone(), index))
             .collect();
         let requests = Arc::new(Semaphore::new(config.limits.concurrent_requests_max));
+        let reader = Reader::new(&config)?;
         Ok(Self(Arc::new(Inner {
             config,
             sites,
@@ -130,6 +134,7 @@ impl AppState {
             sink,
             metrics,
             requests,
+            reader,
             shutting_down: AtomicBool::new(false),
         })))
     }
@@ -167,6 +172,11 @@ impl AppState {
     /// Permits for requests in flight on the `/v1` routes (`concurrent_requests_max`).
     pub fn request_permits(&self) -> &Arc<Semaphore> {
         &self.0.requests
+    }
+
+    /// The read routes' keys, table snapshot and bounds.
+    pub fn reader(&self) -> &Reader {
+        &self.0.reader
     }
 
     /// Marks the server as stopping: `/readyz` answers 503 from now on.

@@ -4,13 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use heatlake_query::EventsSession;
-use heatlake_query::analytics::collect;
 use heatlake_query::analytics::heatmap::{
     BIN_PX_DEFAULT, ELEMENT_CELLS_DEFAULT, HeatmapKind, HeatmapMode, HeatmapParams, heatmap,
 };
-use heatlake_query::analytics::scroll::{ScrollParams, scroll_depth};
-use heatlake_query::render::png::{PngOptions, page_cells, render_heatmap_png};
+use heatlake_query::render::picture::heat_picture;
 
 use super::question::{OutputArgs, SegmentArgs, TableArgs};
 
@@ -110,42 +107,4 @@ pub async fn run(args: HeatmapArgs) -> Result<()> {
         .with_context(|| format!("while writing {}", png_path.display()))?;
     eprintln!("wrote {}", png_path.display());
     Ok(())
-}
-
-/// The PNG heat picture of a page-mode heatmap, with the fold at the median viewport height.
-pub async fn heat_picture(
-    session: &EventsSession,
-    params: &HeatmapParams,
-    screenshot: Option<Vec<u8>>,
-) -> Result<Vec<u8>> {
-    let cells = page_cells(&collect(heatmap(session, params).await?).await?)?;
-    let fold_px = fold_px(session, params).await?;
-    let options = PngOptions {
-        bin_px: params.bin_px,
-        width_px: None,
-        fold_px,
-        screenshot,
-    };
-    Ok(render_heatmap_png(&cells, &options)?)
-}
-
-/// The median viewport height of the page views in the heatmap's segment.
-async fn fold_px(session: &EventsSession, params: &HeatmapParams) -> Result<Option<f64>> {
-    use datafusion::arrow::array::{Array, AsArray};
-    use datafusion::arrow::datatypes::Float64Type;
-    let scroll = ScrollParams {
-        site: params.site.clone(),
-        path: params.path.clone(),
-        segment: params.segment.clone(),
-    };
-    let summary = collect(scroll_depth(session, &scroll).await?.summary).await?;
-    Ok(summary
-        .iter()
-        .find(|batch| batch.num_rows() > 0)
-        .and_then(|batch| {
-            let column = batch
-                .column_by_name("fold_px")?
-                .as_primitive_opt::<Float64Type>()?;
-            column.is_valid(0).then(|| column.value(0))
-        }))
 }

@@ -10,8 +10,8 @@ use heatlake_query::analytics::frustration::{FrustrationParams, frustration};
 use heatlake_query::analytics::heatmap::{BIN_PX_DEFAULT, HeatmapKind, HeatmapParams};
 use heatlake_query::analytics::scroll::{ScrollParams, scroll_depth};
 use heatlake_query::render::html::{ReportContent, render_report};
+use heatlake_query::render::picture::heat_picture;
 
-use super::heatmap::heat_picture;
 use super::question::{SegmentArgs, TableArgs};
 
 /// Arguments of `heatlake report`.

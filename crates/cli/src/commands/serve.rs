@@ -61,6 +61,10 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     if dev_site {
         let key = heatlake_server::keys::load_or_create_dev_key(&config.data_dir)?;
         config.add_dev_site(key);
+        if config.read_keys.is_empty() {
+            let read_key = heatlake_server::keys::load_or_create_dev_read_key(&config.data_dir)?;
+            config.add_dev_read_key(read_key);
+        }
     }
     let secret = secret::load_or_create_in(&config.data_dir)?;
     let location = TableLocation::parse(&config.table_location()).with_context(|| {
@@ -301,4 +305,23 @@ fn print_dev_instructions(config: &ServerConfig, address: SocketAddr) {
             .join(heatlake_server::keys::DEV_KEY_FILE)
             .display()
     );
+    if let Some(read_key) = config
+        .read_keys
+        .iter()
+        .find(|read_key| read_key.sites == [DEV_SITE_ID])
+    {
+        println!(
+            "Development read key (site `{DEV_SITE_ID}`): {}\n\
+             (kept in {}; a secret: it reads the site's events)\n\
+             Query them once committed:\n  \
+             curl -sS http://{address}/v1/sql -H 'Authorization: Bearer {}' \\\n    \
+             --data-binary 'SELECT type, count(*) FROM events GROUP BY type'",
+            read_key.key,
+            config
+                .data_dir
+                .join(heatlake_server::keys::DEV_READ_KEY_FILE)
+                .display(),
+            read_key.key
+        );
+    }
 }

@@ -124,3 +124,55 @@ fn acknowledged_events_are_in_the_table_exactly_once_after_sigterm() {
     let seqs: Vec<u64> = rows.iter().map(|row| as_u64(&row["seq"])).collect();
     assert_eq!(seqs, [0, 1, 2, 3, 4]);
 }
+
+#[test]
+fn the_development_read_key_reads_the_dev_sites_committed_events_over_http() {
+    let sandbox = Sandbox::new();
+    let table = sandbox.local_table("events");
+    let lines: Vec<Vec<u8>> = (0..4).map(|seq| event(seq).into_bytes()).collect();
+    let input = sandbox.write_lines("dev.ndjson", &lines);
+    sandbox.import_ok(&table, &[&input], &[]);
+    let (mut child, address) = start(&sandbox, &table);
+    let read_key = std::fs::read_to_string(sandbox.file("home/dev-read-key")).unwrap();
+    let read_key = read_key.trim();
+    assert!(read_key.starts_with("hlr_dev_"), "{read_key}");
+    let write_key = std::fs::read_to_string(sandbox.file("home/dev-write-key")).unwrap();
+    let sql = |key: &str, query: &str| {
+        http(
+            &address,
+            &format!("POST /v1/sql HTTP/1.1\r\nAuthorization: Bearer {key}"),
+            query.as_bytes(),
+        )
+    };
+    assert_eq!(
+        sql(read_key, "SELECT count(*) AS n FROM events"),
+        (
+            200,
+            r#"{"version":0,"columns":[{"name":"n","type":"Int64"}],"rows":[{"n":4}]}"#.to_owned()
+                + "\n"
+        )
+    );
+    let (status, body) = sql(write_key.trim(), "SELECT 1");
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = http(
+        &address,
+        &format!(
+            "GET /v1/heatmap?site=dev&page=localhost/p&format=csv HTTP/1.1\r\nX-Heatlake-Key: {read_key}"
+        ),
+        b"",
+    );
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "fixed,cell_x,cell_y,events,visitors\nfalse,0,1,4,0\n")
+    );
+    let (status, body) = http(
+        &address,
+        &format!(
+            "GET /v1/heatmap?site=shop.example&page=shop.example/ HTTP/1.1\r\nAuthorization: Bearer {read_key}"
+        ),
+        b"",
+    );
+    assert_eq!(status, 403, "{body}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -1,5 +1,6 @@
 //! The routes, and the layers around them: request metrics on every route; the concurrency and
-//! time bounds on the `/v1` routes.
+//! time bounds on the `/v1` routes that store events (the read routes of [`crate::read`] have
+//! their own).
 
 pub mod events;
 pub mod health;
@@ -39,6 +40,7 @@ pub fn build_router(state: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), bound));
     Router::new()
         .merge(ingest)
+        .merge(crate::read::router())
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))

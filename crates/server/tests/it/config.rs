@@ -33,7 +33,11 @@ fn the_example_file_loads_and_says_what_the_docs_say() {
     // Every value of the example is the default, except the sites and the commented choices.
     let defaults = ServerConfig::default();
     assert_eq!(config.limits, defaults.limits);
+    assert_eq!(config.reads, defaults.reads);
     assert_eq!(config.listen, defaults.listen);
+    assert_eq!(config.read_keys.len(), 2);
+    assert_eq!(config.read_keys[0].sites, ["shop.example"]);
+    assert_eq!(config.read_keys[1].sites, ["shop.example", "news.example"]);
 }
 
 #[test]
@@ -103,6 +107,35 @@ fn validation_names_the_broken_rule() {
         ),
         "site `a`: allowed origin \"https://a.example/\" must be `*` or scheme://host[:port] without a trailing slash"
     );
+    assert_eq!(
+        check(
+            "[[sites]]\nid = \"a\"\nwrite_key = \"0123456789abcdef\"\n[[read_keys]]\nkey = \"0123456789abcdef\"\nsites = [\"a\"]\n"
+        ),
+        "read_keys[0]: the key is also a site's write key; a read key must be a separate secret"
+    );
+    assert_eq!(
+        check("[[read_keys]]\nkey = \"hlr_0123456789abcdef\"\nsites = []\n"),
+        "read_keys[0]: `sites` must name at least one site"
+    );
+    assert_eq!(
+        check("[[read_keys]]\nkey = \"short\"\nsites = [\"a\"]\n"),
+        "read_keys[0]: `key` must be at least 16 ASCII characters without surrounding spaces"
+    );
+    assert_eq!(
+        check(
+            "[[read_keys]]\nkey = \"hlr_0123456789abcdef\"\nsites = [\"a\"]\n[[read_keys]]\nkey = \"hlr_0123456789abcdef\"\nsites = [\"b\"]\n"
+        ),
+        "read_keys[1]: the key is configured twice"
+    );
+    assert_eq!(
+        check("[reads]\nquery_time_max_ms = 0\n"),
+        "`reads.query_time_max_ms` must be greater than 0"
+    );
+    assert!(
+        ServerConfig::from_toml("[[read_keys]]\nkey = \"hlr_0123456789abcdef\"\n")
+            .unwrap_err()
+            .contains("sites")
+    );
 }
 
 #[test]
@@ -116,8 +149,19 @@ fn the_dev_key_is_created_once_and_kept() {
         "{first}"
     );
     let mut config = ServerConfig::default();
-    config.add_dev_site(first);
+    config.add_dev_site(first.clone());
     config.validate().unwrap();
     assert_eq!(config.sites[0].id, "dev");
     assert_eq!(config.sites[0].allowed_origins, ["*"]);
+    // The development read key is its own secret, kept beside it.
+    let read = heatlake_server::keys::load_or_create_dev_read_key(dir.path()).unwrap();
+    assert!(read.starts_with("hlr_dev_") && read.len() == 40, "{read}");
+    assert_ne!(read, first);
+    assert_eq!(
+        heatlake_server::keys::load_or_create_dev_read_key(dir.path()).unwrap(),
+        read
+    );
+    config.add_dev_read_key(read);
+    config.validate().unwrap();
+    assert_eq!(config.read_keys[0].sites, ["dev"]);
 }

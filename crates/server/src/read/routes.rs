@@ -1,0 +1,387 @@
+//! The handlers of the read routes.
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use datafusion::dataframe::DataFrame;
+use heatlake_query::ScopedSession;
+use heatlake_query::analytics::ctr::{element_ctr, link_ctr};
+use heatlake_query::analytics::frustration::frustration;
+use heatlake_query::analytics::funnel::funnel;
+use heatlake_query::analytics::heatmap::{HeatmapMode, heatmap};
+use heatlake_query::analytics::scroll::scroll_depth;
+use heatlake_query::output::collect_rows_max;
+use heatlake_query::render::picture::heat_picture;
+use serde::Deserialize;
+
+use super::answer::{Format, Part, encode, query_error, respond};
+use super::params::{self, Ctr, Query};
+use super::{Grant, Reader};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+const TABLES: &[Format] = &[Format::Json, Format::Csv, Format::Arrow];
+const TABLES_AND_PNG: &[Format] = &[Format::Json, Format::Csv, Format::Arrow, Format::Png];
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/sql", post(post_sql))
+        .route("/v1/heatmap", get(get_heatmap))
+        .route("/v1/scroll", get(get_scroll))
+        .route("/v1/ctr", get(get_ctr))
+        .route("/v1/frustration", get(get_frustration))
+        .route("/v1/funnel", get(get_funnel))
+}
+
+fn pairs(query: Option<String>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn reply(outcome: Result<Response, ApiError>) -> Response {
+    outcome.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The checks every question shares, in order: key (401), parameters (400), format (406),
+/// site (403), a permit (503), the session (404 unknown version).
+struct Prepared<'a> {
+    reader: &'a Reader,
+    format: Format,
+    session: ScopedSession,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+async fn prepare<'a>(
+    reader: &'a Reader,
+    headers: &HeaderMap,
+    grant: &Grant,
+    query: &Query,
+    site: &str,
+    offered: &[Format],
+) -> Result<Prepared<'a>, ApiError> {
+    let format = Format::negotiate(headers, query.format(), offered)?;
+    grant.check_site(site)?;
+    let version = query.version()?;
+    let permit = reader.permit()?;
+    let session = reader.session(grant, version).await?;
+    Ok(Prepared {
+        reader,
+        format,
+        session,
+        _permit: permit,
+    })
+}
+
+impl Prepared<'_> {
+    /// Runs `frames` (planned by `plan` inside the limits) and encodes their rows.
+    async fn answer<F>(&self, names: &[&'static str], plan: F) -> Result<Response, ApiError>
+    where
+        F: AsyncFnOnce(&ScopedSession) -> heatlake_query::Result<Vec<DataFrame>>,
+    {
+        let limits = self.reader.limits();
+        let rows_max = limits.answer_rows_max;
+        let parts = self
+            .session
+            .run_limited(async {
+                let frames = plan(&self.session).await?;
+                let mut parts = Vec::with_capacity(frames.len());
+                for (frame, name) in frames.into_iter().zip(names) {
+                    let (schema, batches) = collect_rows_max(frame, rows_max).await?;
+                    parts.push(Part {
+                        name,
+                        schema,
+                        batches,
+                    });
+                }
+                Ok(parts)
+            })
+            .await
+            .map_err(query_error(limits))?;
+        encode(&parts, self.format, self.session.events().version(), limits)
+    }
+}
+
+/// `GET /v1/heatmap`: cells of a click or move heatmap, or its picture (`format=png`).
+async fn get_heatmap(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    reply(
+        async {
+            let reader = state.reader();
+            let grant = reader.authorize(&headers)?;
+            let query = Query::parse(pairs(raw), params::HEATMAP, &[])?;
+            let params = params::heatmap(&query)?;
+            let offered = if params.mode == HeatmapMode::Page {
+                TABLES_AND_PNG
+            } else {
+                TABLES
+            };
+            let prepared = prepare(reader, &headers, &grant, &query, &params.site, offered).await?;
+            if prepared.format == Format::Png {
+                let session = &prepared.session;
+                let picture = session
+                    .run_limited(heat_picture(session.events(), &params, None))
+                    .await
+                    .map_err(query_error(reader.limits()))?;
+                return Ok(respond(Format::Png, session.events().version(), picture));
+            }
+            prepared
+                .answer(&["cells"], async |session| {
+                    Ok(vec![heatmap(session.events(), &params).await?])
+                })
+                .await
+        }
+        .await,
+    )
+}
+
+/// `GET /v1/scroll`: the summary and the reach curve (`part=summary|reach` for one of them).
+async fn get_scroll(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    reply(
+        async {
+            let reader = state.reader();
+            let grant = reader.authorize(&headers)?;
+            let query = Query::parse(pairs(raw), params::SCROLL, &[])?;
+            let params = params::scroll(&query)?;
+            let part = query.get("part");
+            if let Some(other) = part.filter(|part| !["summary", "reach"].contains(part)) {
+                return Err(ApiError::bad_request(format!(
+                    "part must be summary or reach, got {other:?}"
+                )));
+            }
+            let prepared = prepare(reader, &headers, &grant, &query, &params.site, TABLES).await?;
+            let names: &[&'static str] = match part {
+                Some("summary") => &["summary"],
+                Some(_) => &["reach"],
+                None => &["summary", "reach"],
+            };
+            prepared
+                .answer(names, async |session| {
+                    let depth = scroll_depth(session.events(), &params).await?;
+                    Ok(match part {
+                        Some("summary") => vec![depth.summary],
+                        Some(_) => vec![depth.reach],
+                        None => vec![depth.summary, depth.reach],
+                    })
+                })
+                .await
+        }
+        .await,
+    )
+}
+
+/// `GET /v1/ctr`: click-through per element, or per next page (`next_pages=true`).
+async fn get_ctr(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    reply(
+        async {
+            let reader = state.reader();
+            let grant = reader.authorize(&headers)?;
+            let query = Query::parse(pairs(raw), params::CTR, &[])?;
+            let params = params::ctr(&query)?;
+            let site = match &params {
+                Ctr::Elements(params) => params.site.clone(),
+                Ctr::NextPages(params) => params.site.clone(),
+            };
+            let prepared = prepare(reader, &headers, &grant, &query, &site, TABLES).await?;
+            prepared
+                .answer(&["ctr"], async |session| {
+                    Ok(vec![match &params {
+                        Ctr::Elements(params) => element_ctr(session.events(), params).await?,
+                        Ctr::NextPages(params) => link_ctr(session.events(), params).await?,
+                    }])
+                })
+                .await
+        }
+        .await,
+    )
+}
+
+/// `GET /v1/frustration`: rage and dead clicks per element or per page.
+async fn get_frustration(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    reply(
+        async {
+            let reader = state.reader();
+            let grant = reader.authorize(&headers)?;
+            let query = Query::parse(pairs(raw), params::FRUSTRATION, &[])?;
+            let params = params::frustration(&query)?;
+            let prepared = prepare(reader, &headers, &grant, &query, &params.site, TABLES).await?;
+            prepared
+                .answer(&["frustration"], async |session| {
+                    Ok(vec![frustration(session.events(), &params).await?])
+                })
+                .await
+        }
+        .await,
+    )
+}
+
+/// `GET /v1/funnel`: sessions through ordered steps (`step` repeated).
+async fn get_funnel(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    reply(
+        async {
+            let reader = state.reader();
+            let grant = reader.authorize(&headers)?;
+            let query = Query::parse(pairs(raw), params::FUNNEL, &["step"])?;
+            let params = params::funnel(&query)?;
+            let prepared = prepare(reader, &headers, &grant, &query, &params.site, TABLES).await?;
+            prepared
+                .answer(&["funnel"], async |session| {
+                    Ok(vec![funnel(session.events(), &params).await?])
+                })
+                .await
+        }
+        .await,
+    )
+}
+
+/// The JSON form of a `POST /v1/sql` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SqlRequest {
+    sql: String,
+    #[serde(default)]
+    version: Option<u64>,
+}
+
+/// `POST /v1/sql`: one read-only query over the key's sites. The body is the SQL text, or
+/// JSON `{"sql": "...", "version": N}` with `Content-Type: application/json`.
+async fn post_sql(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Body,
+) -> Response {
+    reply(
+        async {
+            let reader = state.reader();
+            let grant = reader.authorize(&headers)?;
+            let query = Query::parse(pairs(raw), &[], &[])?;
+            let limits = reader.limits();
+            // Read at most one byte past the bound: a larger body is refused, never buffered.
+            let body = axum::body::to_bytes(body, limits.sql_bytes_max)
+                .await
+                .map_err(|_| {
+                    ApiError::limit(
+                        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                        "sql_bytes_max",
+                        format!(
+                            "the body is larger than sql_bytes_max ({} bytes), or was cut off",
+                            limits.sql_bytes_max
+                        ),
+                        None,
+                    )
+                })?;
+            let (sql, body_version) = sql_body(&headers, &body)?;
+            let version = match (query.version()?, body_version) {
+                (Some(_), Some(_)) => {
+                    return Err(ApiError::bad_request(
+                        "version is given both in the query string and in the body",
+                    ));
+                }
+                (from_query, from_body) => from_query.or(from_body),
+            };
+            let format = Format::negotiate(&headers, query.format(), TABLES)?;
+            let permit = reader.permit()?;
+            let session = reader.session(&grant, version).await?;
+            let prepared = Prepared {
+                reader,
+                format,
+                session,
+                _permit: permit,
+            };
+            prepared
+                .answer(&["result"], async |session| {
+                    Ok(vec![session.plan(&sql).await?])
+                })
+                .await
+        }
+        .await,
+    )
+}
+
+fn sql_body(headers: &HeaderMap, body: &Bytes) -> Result<(String, Option<u64>), ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.trim_start().starts_with("application/json"));
+    let (sql, version) = if is_json {
+        let request: SqlRequest = serde_json::from_slice(body).map_err(|error| {
+            ApiError::bad_request(format!(
+                "the body is not JSON {{\"sql\": \"...\", \"version\": N}}: {error}"
+            ))
+        })?;
+        (request.sql, request.version)
+    } else {
+        let text = std::str::from_utf8(body)
+            .map_err(|_| ApiError::bad_request("the SQL text is not UTF-8"))?;
+        (text.to_owned(), None)
+    };
+    if sql.trim().is_empty() {
+        return Err(ApiError::bad_request("no SQL in the body"));
+    }
+    Ok((sql, version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::ARROW_STREAM_TYPE;
+
+    #[test]
+    fn formats_follow_the_parameter_then_accept() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(
+            Format::negotiate(&headers, None, TABLES).unwrap(),
+            Format::Json
+        );
+        headers.insert(header::ACCEPT, "text/csv, */*;q=0.1".parse().unwrap());
+        assert_eq!(
+            Format::negotiate(&headers, None, TABLES).unwrap(),
+            Format::Csv
+        );
+        assert_eq!(
+            Format::negotiate(&headers, Some("arrow"), TABLES).unwrap(),
+            Format::Arrow
+        );
+        headers.insert(header::ACCEPT, ARROW_STREAM_TYPE.parse().unwrap());
+        assert_eq!(
+            Format::negotiate(&headers, None, TABLES).unwrap(),
+            Format::Arrow
+        );
+        headers.insert(header::ACCEPT, "image/png".parse().unwrap());
+        assert_eq!(
+            Format::negotiate(&headers, None, TABLES)
+                .unwrap_err()
+                .status,
+            axum::http::StatusCode::NOT_ACCEPTABLE
+        );
+        assert_eq!(
+            Format::negotiate(&headers, Some("png"), TABLES)
+                .unwrap_err()
+                .status,
+            axum::http::StatusCode::BAD_REQUEST
+        );
+    }
+}
