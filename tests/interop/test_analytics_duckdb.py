@@ -49,6 +49,7 @@ def table(tmp_path_factory):
     table = workdir / "events"
     report = heatlake.import_(str(table), "events.ndjson.gz")
     assert report["events"] == EVENTS, report
+    heatlake.vacuum_now(str(table))
     duck = duckdb.connect()
     duck.execute("SET TimeZone = 'UTC'")
     duck.execute(
