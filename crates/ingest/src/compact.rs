@@ -24,7 +24,6 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use arrow::compute::cast;
 use arrow::error::ArrowError;
-use chrono::NaiveDate;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext, col, lit};
@@ -121,7 +120,10 @@ pub async fn compact(
     let writer = DataFileWriter::new(location.clone(), &options.layout)?;
     let total = chosen.len();
     for ((site, date), files) in chosen {
-        let date_days = date_days(&date)?;
+        let date_days = heatlake_table::date_days(&date).ok_or_else(|| Error::InvalidOption {
+            option: "date",
+            message: format!("partition value {date:?} is not a YYYY-MM-DD date"),
+        })?;
         let (adds, rows) =
             rewrite_partition(&table, location, &writer, &site, date_days, options).await?;
         let expected: u64 = files
@@ -160,25 +162,15 @@ pub async fn compact(
 
 /// The table's data files by partition, with their `path` ranges.
 async fn partitions(table: &deltalake::DeltaTable, location: &TableLocation) -> Result<Partitions> {
-    let delta = |source| Error::from(heatlake_table::Error::delta(location, source));
-    let snapshot = table.snapshot().map_err(delta)?;
-    let views: Vec<_> = snapshot
-        .snapshot()
-        .file_views(table.log_store().as_ref(), None)
-        .try_collect()
-        .await
-        .map_err(delta)?;
     let mut partitions = Partitions::new();
-    for view in views {
-        let values = view.partition_values_map();
-        let value = |name: &str| values.get(name).cloned().flatten().unwrap_or_default();
-        let (path_min, path_max) = path_range(view.stats().as_deref());
+    for file in heatlake_table::data_files(table, location).await? {
+        let (path_min, path_max) = path_range(file.stats.as_deref());
         partitions
-            .entry((value("site"), value("date")))
+            .entry((file.site.clone(), file.date.clone()))
             .or_default()
             .push(PartitionFile {
-                remove: view.remove_action(false),
-                rows: view.num_records(),
+                remove: file.rewrite_remove(),
+                rows: file.rows,
                 path_min,
                 path_max,
             });
@@ -224,16 +216,6 @@ fn needs_compaction(files: &[PartitionFile], file_rows_max: usize) -> bool {
     }
     ranges.sort_unstable();
     ranges.windows(2).any(|pair| pair[1].0 < pair[0].1)
-}
-
-/// Days since 1970-01-01 of a `YYYY-MM-DD` partition value.
-fn date_days(date: &str) -> Result<i32> {
-    let day = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| Error::InvalidOption {
-        option: "date",
-        message: format!("partition value {date:?} is not a YYYY-MM-DD date"),
-    })?;
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
-    Ok((day - epoch).num_days() as i32)
 }
 
 /// Writes all rows of one partition at the table's version, sorted by the layout's order, as
@@ -419,11 +401,5 @@ mod tests {
             .map(|chunk| chunk.iter().map(RecordBatch::num_rows).collect())
             .collect();
         assert_eq!(sizes, [vec![5], vec![2, 3], vec![4]]);
-    }
-
-    #[test]
-    fn dates_are_days_since_the_epoch() {
-        assert_eq!(date_days("1970-01-02").unwrap(), 1);
-        assert!(date_days("yesterday").is_err());
     }
 }

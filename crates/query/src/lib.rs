@@ -22,6 +22,7 @@
 pub mod analytics;
 mod error;
 pub mod output;
+mod provider;
 pub mod render;
 pub mod scoped;
 mod session;

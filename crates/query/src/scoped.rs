@@ -2,7 +2,7 @@
 //! read key gets over HTTP.
 //!
 //! The site filter lives in the plan, not in the caller: `events` is registered as a view
-//! `SELECT * FROM <delta table> WHERE site IN (...)` and the Delta table provider itself has no
+//! `SELECT * FROM <snapshot table> WHERE site IN (...)` and the snapshot table itself has no
 //! name, so every way SQL can name rows (subqueries, joins, `UNION`, CTEs, qualified names,
 //! views) goes through the filter. Nothing else is registered: no `information_schema`, no
 //! URL tables, no file-reading table functions. Statements that are not queries (DDL, DML

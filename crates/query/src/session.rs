@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
+use datafusion::catalog::TableProvider;
 use datafusion::catalog::view::ViewTable;
 use datafusion::dataframe::DataFrame;
 use datafusion::datasource::provider_as_source;
@@ -13,7 +14,8 @@ use datafusion::prelude::{SessionConfig, col, lit};
 use deltalake::DeltaTable;
 use heatlake_table::TableLocation;
 
-use crate::{Error, Result};
+use crate::Result;
+use crate::provider::SnapshotTable;
 
 /// The SQL name of the table.
 pub const EVENTS_TABLE: &str = "events";
@@ -58,7 +60,7 @@ impl EventsSession {
     }
 
     /// Opens the table; with `sites`, `events` is a view that only ever shows those sites' rows
-    /// (the Delta provider itself gets no name), and `information_schema` is off. `runtime`
+    /// (the snapshot table itself gets no name), and `information_schema` is off. `runtime`
     /// replaces the default (unbounded) runtime, for a memory limit.
     pub(crate) async fn open_with(
         location: &TableLocation,
@@ -80,7 +82,6 @@ impl EventsSession {
         sites: Option<&[String]>,
         runtime: Option<Arc<RuntimeEnv>>,
     ) -> Result<Self> {
-        let delta = |source| Error::from(heatlake_table::Error::delta(location, source));
         let mut config = SessionConfig::new()
             .with_target_partitions(options.target_partitions.max(1))
             .with_batch_size(options.batch_size.max(1))
@@ -93,10 +94,14 @@ impl EventsSession {
             Some(runtime) => SessionContext::new_with_config_rt(config, runtime),
             None => SessionContext::new_with_config(config),
         };
-        table
-            .update_datafusion_session(&context.state())
-            .map_err(delta)?;
-        let provider = table.table_provider().await?;
+        // The table's own (root-prefixed) store under the log store's URL: data file paths in
+        // the log are relative to the table root.
+        let store_url = table.log_store().object_store_url();
+        context
+            .runtime_env()
+            .register_object_store(store_url.as_ref(), table.log_store().object_store(None));
+        let provider: Arc<dyn TableProvider> =
+            Arc::new(SnapshotTable::try_new(location, table, store_url).await?);
         match sites {
             None => {
                 context.register_table(EVENTS_TABLE, provider)?;

@@ -16,6 +16,16 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A data file's entry in the Delta log is not one Heatlake can read.
+    #[error("table {location}: data file {path}: {message}")]
+    BadDataFile {
+        /// The table.
+        location: String,
+        /// The data file, relative to the table.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
     /// Nothing at the location is a Delta table.
     #[error(
         "no table at {location}: import data first (`heatlake import --table {location} FILE`)"

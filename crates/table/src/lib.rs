@@ -19,6 +19,7 @@
 #![warn(missing_docs)]
 
 mod error;
+mod files;
 mod location;
 mod s3;
 
@@ -31,6 +32,7 @@ use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
 use heatlake_model::schema::{PARTITION_COLUMNS, SCHEMA_VERSION, event_schema};
 
 pub use error::{Error, Result};
+pub use files::{DataFile, data_files, date_days};
 pub use location::{DEFAULT_TABLE_PATH, TABLE_ENV_VAR, TableLocation};
 
 /// The table's name in its Delta metadata.
