@@ -72,7 +72,7 @@ seconds() {
 }
 
 # "total matched" sums of the pruning metrics over every scan of an executed plan, and the rows
-# the Delta scans returned: "rg_total rg_matched page_rows_total page_rows_matched scan_rows".
+# the Parquet scans returned: "rg_total rg_matched page_rows_total page_rows_matched scan_rows".
 pruning() {
     python3 - "$1" <<'PY'
 import re, sys
@@ -85,7 +85,7 @@ def pair(name):
         total += number(t, tu)
         matched += number(m, mu)
     return total, matched
-rows = sum(number(v, u) for v, u in re.findall(r"DeltaScanExec, metrics=\[output_rows=([0-9.]+) ?([KMB]?)", text))
+rows = sum(number(v, u) for v, u in re.findall(r"DataSourceExec: [^\n]*?metrics=\[output_rows=([0-9.]+) ?([KMB]?)", text))
 print(*(f"{x:.0f}" for x in (*pair("row_groups_pruned_statistics"), *pair("page_index_rows_pruned"), rows)))
 PY
 }

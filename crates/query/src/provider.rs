@@ -89,6 +89,10 @@ impl SnapshotTable {
         let mut fields = vec![Arc::new(site), Arc::new(date)];
         fields.extend(file_schema.fields().iter().cloned());
         let schema = Arc::new(Schema::new(fields));
+        // The scan's own column order: file columns, then the partition columns.
+        let mut scan_fields: Vec<FieldRef> = file_schema.fields().iter().cloned().collect();
+        scan_fields.extend(schema.fields()[..2].iter().cloned());
+        let scan_schema = Schema::new(scan_fields);
         let mut files = Vec::new();
         for data_file in heatlake_table::data_files(table, location).await? {
             let partition_values = vec![
@@ -104,8 +108,13 @@ impl SnapshotTable {
                 data_file.rows,
                 data_file.stats.as_deref(),
             );
+            // Row counts for the planner (join sides); no column bounds, which the planner could
+            // use as answers.
+            let mut scan_statistics = Statistics::new_unknown(&scan_schema);
+            scan_statistics.num_rows = statistics.num_rows;
             let file = PartitionedFile::new(data_file.path, data_file.size)
-                .with_partition_values(partition_values);
+                .with_partition_values(partition_values)
+                .with_statistics(Arc::new(scan_statistics));
             files.push(DataFile {
                 file,
                 statistics: Arc::new(statistics),
