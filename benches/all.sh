@@ -2,7 +2,7 @@
 # Every benchmark behind BENCHMARKS.md, one after the other, each section's Markdown saved under
 # benches/results/all/: the figures a refreshed BENCHMARKS.md is written from.
 #
-#   bash benches/all.sh            # the 10 M set everywhere (about 20 minutes on 2 cores)
+#   bash benches/all.sh            # the 10 M set everywhere (about 8 minutes on 2 cores)
 #   bash benches/all.sh --full     # also the analytics questions on the 100 M set (adds about
 #                                  # 30 minutes the first time: generating and importing it)
 #
