@@ -39,6 +39,7 @@
 pub mod batch;
 pub mod error;
 pub mod event;
+pub mod json_bounds;
 pub mod privacy;
 pub mod rrweb;
 pub mod schema;

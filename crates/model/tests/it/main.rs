@@ -1,4 +1,5 @@
 //! Integration tests of heatlake-model: one module per area, linked into one test binary.
 
+mod json_bounds;
 mod privacy;
 mod wire_format_doc;
