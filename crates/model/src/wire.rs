@@ -14,6 +14,7 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 
 use crate::ValidationError;
+use crate::json_bounds::{JsonBounds, SERDE_JSON_DEPTH_MAX, check_json};
 
 /// The wire format version this build reads and writes.
 pub const WIRE_VERSION: u32 = 1;
@@ -233,11 +234,29 @@ where
     Ok(Option::<Borrowed<'de>>::deserialize(deserializer)?.map(|borrowed| borrowed.0))
 }
 
+/// Most JSON values in one wire event, counted before it is decoded so that a line of
+/// `"props":[0,0,...]` never becomes a large `Value` tree. An event that validation accepts holds
+/// some 40 fields and a `props` of at most [`PROPS_BYTES_MAX`](crate::validate::PROPS_BYTES_MAX)
+/// bytes, which is at most 2,048 values: this bound never refuses an event that could be stored.
+pub const VALUES_PER_EVENT_MAX: usize = crate::validate::PROPS_BYTES_MAX;
+
 /// Decodes one wire-format JSON object.
 ///
-/// The fast path is a plain `serde_json` decode; only when it fails is the line decoded again to
-/// find the path of the offending field for the error message.
+/// A line longer than [`VALUES_PER_EVENT_MAX`] bytes is first scanned with
+/// [`check_json`] and refused past that many values (a value takes at least one byte, so shorter
+/// lines, the tracker's, are not scanned). The fast path is a plain `serde_json` decode; only when
+/// it fails is the line decoded again to find the path of the offending field for the error
+/// message.
 pub fn decode_line(line: &[u8]) -> Result<WireEvent<'_>, ValidationError> {
+    if line.len() > VALUES_PER_EVENT_MAX {
+        check_json(
+            line,
+            &JsonBounds {
+                values_max: VALUES_PER_EVENT_MAX,
+                depth_max: SERDE_JSON_DEPTH_MAX,
+            },
+        )?;
+    }
     match serde_json::from_slice(line) {
         Ok(event) => Ok(event),
         Err(_) => Err(describe_decode_error(line)),
@@ -336,5 +355,27 @@ mod tests {
             error.contains("invalid unicode") || error.contains("UTF-8"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn refuses_a_props_value_bomb_before_building_it() {
+        let zeros = vec!["0"; 100_000].join(",");
+        let line = format!(
+            r#"{{"v":1,"site":"a","type":"custom","ts":1764400000000,"props":{{"a":[{zeros}]}}}}"#
+        );
+        let error = decode_line(line.as_bytes()).unwrap_err().to_string();
+        assert!(
+            error.starts_with(
+                "malformed event: the JSON text holds more than json_values_max (4096) values"
+            ),
+            "{error}"
+        );
+        // A long line of few values is decoded as before.
+        let title = "t".repeat(8000);
+        let line = format!(
+            r#"{{"v":1,"site":"a","type":"pageview","ts":1764400000000,"title":"{title}","props":{{"a":[0,1]}}}}"#
+        );
+        let event = decode_line(line.as_bytes()).unwrap();
+        assert_eq!(event.props, Some(serde_json::json!({"a": [0, 1]})));
     }
 }
