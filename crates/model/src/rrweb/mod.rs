@@ -21,6 +21,12 @@
 //! the snapshot keeps no text or value at all. The per-page state (node tree, scroll, viewport) is
 //! bounded by [`RrwebLimits`].
 //!
+//! Every part of a request is bounded before the work it causes: [`RrwebBatch::decode_within`]
+//! counts the body's JSON values and depth before decoding it and holds the ids and the number of
+//! rrweb events to [`DecodeBounds`]; [`RrwebMapper::map`] counts what a batch can map to before
+//! mapping any of it and refuses a batch past the caller's `events_max`; the node tree does a
+//! bounded amount of work per click and per mutation ([`SIBLINGS_SCANNED_MAX`]).
+//!
 //! ```
 //! use heatlake_model::rrweb::{RrwebBatch, RrwebLimits, RrwebMapper};
 //!
@@ -29,7 +35,7 @@
 //!   {"type":3,"timestamp":1764400000500,"data":{"source":3,"id":1,"x":0,"y":600}},
 //!   {"type":3,"timestamp":1764400001000,"data":{"source":2,"type":2,"id":9,"x":100,"y":40}}]}"#;
 //! let batch = RrwebBatch::decode(body).unwrap();
-//! let events = RrwebMapper::new(RrwebLimits::default()).map(&batch).unwrap();
+//! let events = RrwebMapper::new(RrwebLimits::default()).map(&batch, 5000).unwrap();
 //! let click = events.iter().find(|e| e.event_type.as_deref() == Some("click")).unwrap();
 //! assert_eq!((click.x, click.y), (Some(100.0), Some(640.0)));
 //! assert_eq!(click.path.as_deref(), Some("shop.example/a"));
@@ -43,10 +49,13 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-pub use tree::{FieldKind, NodeTree, is_sensitive};
+pub use tree::{FieldKind, NodeTree, SELECTOR_DEPTH_MAX, SIBLINGS_SCANNED_MAX, is_sensitive};
 
+use crate::json_bounds::{JsonBounds, check_json};
 use crate::privacy::page_key;
-use crate::validate::{ID_BYTES_MAX, PAGE_PX_MAX, SEQ_MAX, URL_BYTES_MAX, VIEWPORT_PX_MAX};
+use crate::validate::{
+    ID_BYTES_MAX, PAGE_PX_MAX, SEQ_MAX, SITE_BYTES_MAX, URL_BYTES_MAX, VIEWPORT_PX_MAX,
+};
 use crate::wire::WIRE_VERSION;
 use crate::{ValidationError, WireEvent};
 
@@ -108,8 +117,23 @@ pub struct RrwebBatch {
 }
 
 impl RrwebBatch {
-    /// Decodes a `POST /v1/rrweb` body, naming the field that is wrong.
+    /// Decodes a `POST /v1/rrweb` body within [`DecodeBounds::default`], naming the field that is
+    /// wrong.
     pub fn decode(body: &[u8]) -> Result<Self, ValidationError> {
+        Self::decode_within(body, &DecodeBounds::default())
+    }
+
+    /// Decodes a `POST /v1/rrweb` body within `bounds`, naming the field that is wrong.
+    ///
+    /// The body's JSON is measured ([`check_json`]) before it is decoded; the ids, which every
+    /// mapped event copies, are held to the wire format's bounds here rather than after mapping.
+    pub fn decode_within(body: &[u8], bounds: &DecodeBounds) -> Result<Self, ValidationError> {
+        check_json(body, &bounds.json).map_err(|error| match error {
+            ValidationError::Malformed { message } => ValidationError::Malformed {
+                message: format!("rrweb batch: {message}"),
+            },
+            other => other,
+        })?;
         let mut deserializer = serde_json::Deserializer::from_slice(body);
         let batch: Self = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
             let path = error.path().to_string();
@@ -127,18 +151,39 @@ impl RrwebBatch {
             .map_err(|error| ValidationError::Malformed {
                 message: format!("rrweb batch: {error}"),
             })?;
+        if batch.site.is_empty() || batch.site.len() > SITE_BYTES_MAX {
+            return Err(ValidationError::field(
+                "site",
+                shown(&batch.site),
+                format!("must be 1 to {SITE_BYTES_MAX} bytes long"),
+            ));
+        }
         if batch.pageview_id.is_empty() || batch.pageview_id.len() > ID_BYTES_MAX {
             return Err(ValidationError::field(
                 "pageview_id",
-                format!("{:?}", batch.pageview_id),
+                shown(&batch.pageview_id),
                 format!("must be 1 to {ID_BYTES_MAX} bytes long"),
             ));
         }
-        if batch.events.len() > EVENTS_PER_BATCH_MAX {
+        for (field, id) in [
+            ("visitor_id", &batch.visitor_id),
+            ("session_id", &batch.session_id),
+        ] {
+            if let Some(id) = id
+                && id.len() > ID_BYTES_MAX
+            {
+                return Err(ValidationError::field(
+                    field,
+                    shown(id),
+                    format!("must be at most {ID_BYTES_MAX} bytes long"),
+                ));
+            }
+        }
+        if batch.events.len() > bounds.events_max {
             return Err(ValidationError::field(
                 "events",
                 format!("of {} rrweb events", batch.events.len()),
-                format!("holds more than {EVENTS_PER_BATCH_MAX}"),
+                format!("holds more than {}", bounds.events_max),
             ));
         }
         let last = u64::from(batch.offset) + batch.events.len() as u64;
@@ -154,6 +199,35 @@ impl RrwebBatch {
             ));
         }
         Ok(batch)
+    }
+}
+
+/// A sent string for an error message: quoted when short, by its length when long (so that a
+/// megabyte id is not copied to be shortened).
+fn shown(text: &str) -> String {
+    if text.len() <= 60 {
+        format!("{text:?}")
+    } else {
+        format!("of {} bytes", text.len())
+    }
+}
+
+/// Bounds of one `POST /v1/rrweb` body, checked by [`RrwebBatch::decode_within`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeBounds {
+    /// Most rrweb events in the batch. Default [`EVENTS_PER_BATCH_MAX`].
+    pub events_max: usize,
+    /// Values and nesting of the body's JSON, counted before it is decoded.
+    /// Default [`JsonBounds::default`].
+    pub json: JsonBounds,
+}
+
+impl Default for DecodeBounds {
+    fn default() -> Self {
+        Self {
+            events_max: EVENTS_PER_BATCH_MAX,
+            json: JsonBounds::default(),
+        }
     }
 }
 
@@ -225,9 +299,22 @@ impl RrwebMapper {
         self.nodes_total
     }
 
-    /// Maps one batch. An event without a numeric `type` or `timestamp` refuses the batch (naming
-    /// its index); events of unknown types, or without the fields a mapping needs, are skipped.
-    pub fn map(&mut self, batch: &RrwebBatch) -> Result<Vec<WireEvent<'static>>, ValidationError> {
+    /// Maps one batch to at most `events_max` wire events (the collector passes its
+    /// `events_per_request_max`).
+    ///
+    /// Before anything is mapped or any page state changes, every event is checked and what it
+    /// can map to is counted: an event without a numeric `type` or `timestamp` refuses the batch
+    /// (naming its index), and so does a batch that could map to more than `events_max` events
+    /// (naming `events_per_request_max`), as soon as its count passes the bound. A MouseMove
+    /// counts as its positions (at most [`SEQ_SLOTS_PER_EVENT`]), a Mutation, a superseded Input
+    /// and a Custom event as none, every other event as one. Events of unknown types, or without
+    /// the fields a mapping needs, are skipped.
+    pub fn map(
+        &mut self,
+        batch: &RrwebBatch,
+        events_max: usize,
+    ) -> Result<Vec<WireEvent<'static>>, ValidationError> {
+        let superseded = plan(batch, events_max)?;
         let key = (batch.site.clone(), batch.pageview_id.clone());
         self.uses += 1;
         if !self.pages.contains_key(&key) {
@@ -255,7 +342,6 @@ impl RrwebMapper {
         let page = self.pages.get_mut(&key).expect("inserted above");
         page.last_used = self.uses;
         let nodes_before = page.tree.nodes();
-        let superseded = superseded_inputs(&batch.events);
         let mut out = Vec::new();
         for (index, event) in batch.events.iter().enumerate() {
             let kind = event
@@ -287,6 +373,7 @@ impl RrwebMapper {
                 _ => {}
             }
         }
+        debug_assert!(out.len() <= events_max, "plan() counts every mapped event");
         let nodes_after = page.tree.nodes();
         self.nodes_total = (self.nodes_total + nodes_after).saturating_sub(nodes_before);
         while self.nodes_total > self.limits.nodes_total_max && self.pages.len() > 1 {
@@ -312,6 +399,54 @@ impl RrwebMapper {
             None => self.pages.clear(),
         }
     }
+}
+
+/// Checks that every event has a `type` and a `timestamp`, and that the batch cannot map to more
+/// than `events_max` events, stopping at the first event that breaks either; returns the
+/// superseded Input events ([`superseded_inputs`]).
+fn plan(batch: &RrwebBatch, events_max: usize) -> Result<Vec<bool>, ValidationError> {
+    let superseded = superseded_inputs(&batch.events);
+    let mut events_most = 0usize;
+    for (index, event) in batch.events.iter().enumerate() {
+        let kind = event
+            .get("type")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| malformed(index, "`type` must be an rrweb event type number"))?;
+        event
+            .get("timestamp")
+            .and_then(Value::as_f64)
+            .ok_or_else(|| malformed(index, "`timestamp` must be milliseconds"))?;
+        let data = event.get("data").unwrap_or(&Value::Null);
+        events_most += match kind {
+            event_type::META | event_type::FULL_SNAPSHOT => 1,
+            event_type::INCREMENTAL => match data.get("source").and_then(Value::as_u64) {
+                Some(source::MOUSE_MOVE | source::TOUCH_MOVE) => data
+                    .get("positions")
+                    .and_then(Value::as_array)
+                    .map_or(0, |positions| {
+                        positions.len().min(SEQ_SLOTS_PER_EVENT as usize)
+                    }),
+                Some(source::MOUSE_INTERACTION) => {
+                    usize::from(data.get("type").and_then(Value::as_u64) == Some(MOUSE_CLICK))
+                }
+                Some(source::SCROLL | source::VIEWPORT_RESIZE) => 1,
+                Some(source::INPUT) => usize::from(!superseded[index]),
+                _ => 0,
+            },
+            _ => 0,
+        };
+        if events_most > events_max {
+            return Err(ValidationError::field(
+                "events",
+                format!("of {} rrweb events", batch.events.len()),
+                format!(
+                    "may map to more than events_per_request_max ({events_max}) events \
+                     (at events[{index}]); send smaller batches"
+                ),
+            ));
+        }
+    }
+    Ok(superseded)
 }
 
 fn malformed(index: usize, message: &str) -> ValidationError {

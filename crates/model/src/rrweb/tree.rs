@@ -10,6 +10,8 @@ use serde_json::Value;
 
 /// The most elements in a selector path; the nearest ones are kept. The tracker uses the same.
 pub const SELECTOR_DEPTH_MAX: usize = 12;
+/// Siblings visited to place an element among its parent's children of the same tag.
+pub const SIBLINGS_SCANNED_MAX: usize = 1_000;
 /// The longest selector path, in bytes (the wire format's bound of `target`).
 pub const SELECTOR_BYTES_MAX: usize = crate::validate::TARGET_BYTES_MAX;
 /// The longest `field` selector, in bytes.
@@ -37,15 +39,33 @@ struct Element {
     inline_fixed: bool,
 }
 
+/// Where one node (of any type) sits: its parent, its neighbours in document order and its first
+/// and last child, so that inserting before a sibling and removing one take constant time
+/// however many siblings there are.
+#[derive(Debug, Clone, Copy, Default)]
+struct Links {
+    parent: Option<u32>,
+    previous: Option<u32>,
+    next: Option<u32>,
+    first_child: Option<u32>,
+    last_child: Option<u32>,
+}
+
 /// The node tree of one recording, bounded to `nodes_max` nodes.
+///
+/// Work per operation is bounded too: an insert or a removal relinks a constant number of nodes
+/// (plus the removed subtree, which its insert paid for), and a selector visits at most
+/// [`SELECTOR_DEPTH_MAX`] `*` [`SIBLINGS_SCANNED_MAX`] siblings.
 #[derive(Debug, Clone, Default)]
 pub struct NodeTree {
     elements: HashMap<u32, Element>,
-    /// Children of every element and of the document, all node types, in document order.
-    children: HashMap<u32, Vec<u32>>,
+    /// Every node kept, elements and others (text, comments), by id.
+    links: HashMap<u32, Links>,
     document: Option<u32>,
-    nodes: usize,
     nodes_max: usize,
+    /// Sibling entries visited or relinked, so that tests can hold the work per operation.
+    #[cfg(test)]
+    pub(crate) sibling_steps: std::cell::Cell<u64>,
 }
 
 impl NodeTree {
@@ -59,7 +79,7 @@ impl NodeTree {
 
     /// Nodes kept (elements and the positions of other nodes among their siblings).
     pub fn nodes(&self) -> usize {
-        self.nodes
+        self.links.len()
     }
 
     /// The id of the Document node, whose scroll is the page's scroll.
@@ -70,8 +90,7 @@ impl NodeTree {
     /// Replaces the tree by a FullSnapshot's `node`.
     pub fn load_snapshot(&mut self, root: &Value) {
         self.elements.clear();
-        self.children.clear();
-        self.nodes = 0;
+        self.links.clear();
         self.document = None;
         if root.get("type").and_then(Value::as_u64) == Some(NODE_DOCUMENT) {
             self.document = node_id(root);
@@ -82,8 +101,8 @@ impl NodeTree {
     /// Applies a Mutation event's `removes`, `adds` and `attributes`, in rrweb's replay order.
     pub fn apply_mutation(&mut self, data: &Value) {
         for remove in array(data, "removes") {
-            if let (Some(parent), Some(id)) = (u32_of(remove, "parentId"), u32_of(remove, "id")) {
-                self.remove(parent, id);
+            if let Some(id) = u32_of(remove, "id") {
+                self.remove(id);
             }
         }
         for add in array(data, "adds") {
@@ -104,19 +123,21 @@ impl NodeTree {
         }
     }
 
-    /// Inserts `node` and its subtree under `parent`, before `next` when given.
+    /// Inserts `node` and its subtree under `parent`, before `next` when it is a child of
+    /// `parent`, else last. A node whose id is already kept moves: its old subtree goes first.
     fn insert(&mut self, node: &Value, parent: Option<u32>, next: Option<u32>) {
         let Some(id) = node_id(node) else { return };
-        if self.nodes >= self.nodes_max {
+        if self.links.contains_key(&id) {
+            self.remove(id);
+        }
+        if self.links.len() >= self.nodes_max {
             return;
         }
-        self.nodes += 1;
+        let parent = parent.filter(|p| self.links.contains_key(p));
+        self.links.insert(id, Links::default());
         if let Some(parent) = parent {
-            let siblings = self.children.entry(parent).or_default();
-            match next.and_then(|next| siblings.iter().position(|&s| s == next)) {
-                Some(index) => siblings.insert(index, id),
-                None => siblings.push(id),
-            }
+            let next = next.filter(|n| self.links.get(n).is_some_and(|l| l.parent == Some(parent)));
+            self.attach(id, parent, next);
         }
         let node_type = node.get("type").and_then(Value::as_u64);
         if node_type == Some(NODE_ELEMENT) {
@@ -137,29 +158,109 @@ impl NodeTree {
         }
     }
 
-    fn remove(&mut self, parent: u32, id: u32) {
-        if let Some(siblings) = self.children.get_mut(&parent) {
-            siblings.retain(|&s| s != id);
+    /// Links the unlinked node `id` into `parent`'s children, before `next` or last.
+    fn attach(&mut self, id: u32, parent: u32, next: Option<u32>) {
+        self.count_sibling_steps(1);
+        let previous = match next {
+            Some(next) => self.links.get(&next).and_then(|l| l.previous),
+            None => self.links.get(&parent).and_then(|l| l.last_child),
+        };
+        if let Some(links) = self.links.get_mut(&id) {
+            *links = Links {
+                parent: Some(parent),
+                previous,
+                next,
+                ..*links
+            };
         }
-        // Iteratively, so that a deep subtree cannot overflow the stack.
-        let mut stack = vec![id];
-        while let Some(id) = stack.pop() {
-            self.nodes = self.nodes.saturating_sub(1);
-            self.elements.remove(&id);
-            if let Some(children) = self.children.remove(&id) {
-                stack.extend(children);
+        match previous.and_then(|p| self.links.get_mut(&p)) {
+            Some(previous) => previous.next = Some(id),
+            None => {
+                if let Some(parent) = self.links.get_mut(&parent) {
+                    parent.first_child = Some(id);
+                }
+            }
+        }
+        match next.and_then(|n| self.links.get_mut(&n)) {
+            Some(next) => next.previous = Some(id),
+            None => {
+                if let Some(parent) = self.links.get_mut(&parent) {
+                    parent.last_child = Some(id);
+                }
             }
         }
     }
 
-    /// The CSS selector path of element `id`, built exactly as the tracker builds it: `tag#id`
-    /// stops the walk; otherwise `tag`, up to two classes and `:nth-of-type(n)` when same-tag
-    /// siblings exist, joined by ` > ` below `<body>`.
+    /// Takes node `id` out of its parent's children.
+    fn detach(&mut self, id: u32) {
+        self.count_sibling_steps(1);
+        let Some(Links {
+            parent,
+            previous,
+            next,
+            ..
+        }) = self.links.get(&id).copied()
+        else {
+            return;
+        };
+        match previous.and_then(|p| self.links.get_mut(&p)) {
+            Some(previous) => previous.next = next,
+            None => {
+                if let Some(parent) = parent.and_then(|p| self.links.get_mut(&p)) {
+                    parent.first_child = next;
+                }
+            }
+        }
+        match next.and_then(|n| self.links.get_mut(&n)) {
+            Some(next) => next.previous = previous,
+            None => {
+                if let Some(parent) = parent.and_then(|p| self.links.get_mut(&p)) {
+                    parent.last_child = previous;
+                }
+            }
+        }
+    }
+
+    /// Removes node `id` and its subtree; an id that is not kept changes nothing, so that
+    /// removals of nodes never added cannot make room past `nodes_max`.
+    fn remove(&mut self, id: u32) {
+        if !self.links.contains_key(&id) {
+            return;
+        }
+        self.detach(id);
+        // Iteratively, so that a deep subtree cannot overflow the stack.
+        let mut stack = vec![id];
+        while let Some(id) = stack.pop() {
+            self.elements.remove(&id);
+            let Some(links) = self.links.remove(&id) else {
+                continue;
+            };
+            let mut child = links.first_child;
+            while let Some(id) = child {
+                stack.push(id);
+                child = self.links.get(&id).and_then(|l| l.next);
+            }
+        }
+    }
+
+    #[cfg_attr(not(test), expect(unused_variables, reason = "counted in tests only"))]
+    fn count_sibling_steps(&self, steps: u64) {
+        #[cfg(test)]
+        self.sibling_steps.set(self.sibling_steps.get() + steps);
+    }
+
+    /// The CSS selector path of element `id`, built as the tracker builds it: `tag#id` stops the
+    /// walk; otherwise `tag`, up to two classes and `:nth-of-type(n)` when same-tag siblings
+    /// exist, joined by ` > ` below `<body>`, at most [`SELECTOR_DEPTH_MAX`] elements.
+    ///
+    /// Where an element cannot be placed among its siblings within [`SIBLINGS_SCANNED_MAX`] of
+    /// them (a list of thousands of items), the path stops short of it: it names the nearest
+    /// ancestor that can be placed, the element the click is known to be in.
     pub fn selector(&self, id: u32, bytes_max: usize) -> Option<String> {
         let mut current = self.elements.get(&id)?;
         let mut current_id = id;
         let mut parts: Vec<String> = Vec::new();
-        while parts.len() < SELECTOR_DEPTH_MAX {
+        for _ in 0..SELECTOR_DEPTH_MAX {
             if matches!(&*current.tag, "body" | "html") {
                 if parts.is_empty() {
                     parts.push(current.tag.to_string());
@@ -175,13 +276,17 @@ impl NodeTree {
                 part.push('.');
                 part.push_str(&current.classes);
             }
-            if let Some(parent) = current.parent {
-                let (index, count) = self.position_of_type(parent, current_id, &current.tag);
-                if count > 1 {
+            match current
+                .parent
+                .map(|parent| self.position_of_type(parent, current_id, &current.tag))
+            {
+                Some(Some((index, true))) => {
                     part.push_str(&format!(":nth-of-type({index})"));
+                    parts.push(part);
                 }
+                Some(None) => parts.clear(),
+                Some(Some((_, false))) | None => parts.push(part),
             }
-            parts.push(part);
             match current
                 .parent
                 .and_then(|p| Some((p, self.elements.get(&p)?)))
@@ -192,6 +297,9 @@ impl NodeTree {
                 }
                 None => break,
             }
+        }
+        if parts.is_empty() {
+            return None;
         }
         parts.reverse();
         let mut path = parts.join(" > ");
@@ -209,19 +317,36 @@ impl NodeTree {
         Some(path)
     }
 
-    /// 1-based position of `id` among its parent's children of tag `tag`, and their count.
-    fn position_of_type(&self, parent: u32, id: u32, tag: &str) -> (usize, usize) {
+    /// 1-based position of `id` among its parent's children of tag `tag`, and whether it has
+    /// same-tag siblings; `None` when [`SIBLINGS_SCANNED_MAX`] siblings do not tell.
+    fn position_of_type(&self, parent: u32, id: u32, tag: &str) -> Option<(usize, bool)> {
         let mut index = 0;
-        let mut count = 0;
-        for sibling in self.children.get(&parent).into_iter().flatten() {
-            if self.elements.get(sibling).is_some_and(|e| &*e.tag == tag) {
-                count += 1;
-                if *sibling == id {
-                    index = count;
+        let mut position = None;
+        let mut others = false;
+        let mut scanned = 0;
+        let mut sibling = self.links.get(&parent).and_then(|l| l.first_child);
+        while let Some(current) = sibling {
+            if scanned == SIBLINGS_SCANNED_MAX {
+                self.count_sibling_steps(scanned as u64);
+                return None;
+            }
+            scanned += 1;
+            if current == id {
+                index += 1;
+                position = Some(index);
+            } else if self.elements.get(&current).is_some_and(|e| &*e.tag == tag) {
+                others = true;
+                if position.is_none() {
+                    index += 1;
                 }
             }
+            if position.is_some() && others {
+                break;
+            }
+            sibling = self.links.get(&current).and_then(|l| l.next);
         }
-        (index, count)
+        self.count_sibling_steps(scanned as u64);
+        position.map(|index| (index, others))
     }
 
     /// Walks from `id` up through its element ancestors.
