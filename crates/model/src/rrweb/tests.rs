@@ -688,3 +688,46 @@ fn mutations_of_a_huge_sibling_list_cost_bounded_work() {
         Some("ul#list")
     );
 }
+
+/// One add or remove of a Mutation, over a few ids so that they collide.
+fn tree_operation() -> impl Strategy<Value = Value> {
+    let id = 0u32..12;
+    prop_oneof![
+        (
+            id.clone(),
+            id.clone(),
+            proptest::option::of(id.clone()),
+            id.clone(),
+            any::<bool>()
+        )
+            .prop_map(|(node, parent, next, child, tagged)| {
+                let tag = if tagged { "li" } else { "p" };
+                let children = vec![element(child, tag, json!({}), vec![])];
+                json!({"adds": [{"parentId": parent, "nextId": next,
+                    "node": element(node, tag, json!({}), children)}]})
+            }),
+        (id.clone(), id)
+            .prop_map(|(node, parent)| json!({"removes": [{"parentId": parent, "id": node}]})),
+    ]
+}
+
+proptest! {
+    /// Whatever adds and removes arrive, with ids repeated, unknown parents and wrong `nextId`s,
+    /// the tree's links stay consistent, the node bound holds and every selector ends.
+    #[test]
+    fn the_node_tree_stays_consistent_under_any_mutations(
+        operations in proptest::collection::vec(tree_operation(), 1..40),
+        nodes_max in 1usize..16,
+    ) {
+        let mut tree = NodeTree::new(nodes_max);
+        let page = snapshot(vec![element(5, "ul", json!({}), vec![])]);
+        tree.load_snapshot(&page["data"]["node"]);
+        for operation in &operations {
+            tree.apply_mutation(operation);
+            tree.check_links();
+            for id in 0..12 {
+                tree.selector(id, SELECTOR_BYTES_MAX);
+            }
+        }
+    }
+}

@@ -243,6 +243,34 @@ impl NodeTree {
         }
     }
 
+    /// Panics unless every kept node sits exactly once in its parent's children, whose links
+    /// agree both ways, and every element's parent element is its parent.
+    #[cfg(test)]
+    pub(crate) fn check_links(&self) {
+        let mut seen = 0;
+        for (&id, links) in &self.links {
+            let mut previous = None;
+            let mut child = links.first_child;
+            while let Some(current) = child {
+                let child_links = &self.links[&current];
+                assert_eq!(child_links.parent, Some(id), "child {current} of {id}");
+                assert_eq!(child_links.previous, previous, "previous of {current}");
+                seen += 1;
+                assert!(seen <= self.links.len(), "a cycle through {current}");
+                previous = Some(current);
+                child = child_links.next;
+            }
+            assert_eq!(links.last_child, previous, "last child of {id}");
+            if let Some(parent) = self.elements.get(&id).and_then(|e| e.parent) {
+                assert_eq!(links.parent, Some(parent), "element {id}");
+            }
+        }
+        let roots = self.links.values().filter(|l| l.parent.is_none()).count();
+        assert_eq!(seen + roots, self.links.len());
+        assert!(self.elements.keys().all(|id| self.links.contains_key(id)));
+        assert!(self.links.len() <= self.nodes_max);
+    }
+
     #[cfg_attr(not(test), expect(unused_variables, reason = "counted in tests only"))]
     fn count_sibling_steps(&self, steps: u64) {
         #[cfg(test)]
