@@ -4,7 +4,8 @@
 //! ingest path (batch import, the collector) goes through it. It validates, then:
 //! 1. drops typed text: `value` survives only for fields the site allow-lists, `text` only where the
 //!    site enables it, and never on `input`/`change` events;
-//! 2. scrubs every free-text column (e-mails, card numbers, credentials) with [`scrub::scrub`];
+//! 2. scrubs every free-text column (e-mails, card numbers, credentials, secrets, tokens, IP
+//!    addresses) with [`scrub::scrub`];
 //! 3. drops the client IP, or truncates it to its network where the site asks ([`ip::ip_prefix`]);
 //! 4. replaces sender ids by site-keyed pseudonyms ([`ids::SiteIdKey`]).
 
@@ -125,7 +126,7 @@ impl IngestContext {
             return Err(ValidationError::field(
                 "site",
                 "(hidden)",
-                "looks like it holds an e-mail or card number",
+                "looks like it holds personal data (an e-mail, card number, secret or IP address)",
             ));
         }
         let policy = self

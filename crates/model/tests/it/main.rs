@@ -1,4 +1,5 @@
 //! Integration tests of heatlake-model: one module per area, linked into one test binary.
 
 mod privacy;
+mod privacy_evasions;
 mod wire_format_doc;
