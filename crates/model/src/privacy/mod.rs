@@ -5,7 +5,7 @@
 //! 1. drops typed text: `value` survives only for fields the site allow-lists, `text` only where the
 //!    site enables it, and never on `input`/`change` events;
 //! 2. scrubs every free-text column (e-mails, card numbers, credentials, secrets, tokens, IP
-//!    addresses) with [`scrub::scrub`];
+//!    addresses) with [`scrub::scrub`], and props values under secret-named keys;
 //! 3. drops the client IP, or truncates it to its network where the site asks ([`ip::ip_prefix`]);
 //! 4. replaces sender ids by site-keyed pseudonyms ([`ids::SiteIdKey`]).
 
@@ -252,7 +252,9 @@ fn scrub_cow(text: Cow<'_, str>) -> Cow<'_, str> {
 }
 
 /// Scrubs every key and string of a JSON value; a number that scrubbing would change (a card
-/// number sent as a number) becomes the scrubbed string.
+/// number sent as a number) becomes the scrubbed string, and the value of a key that names a
+/// secret ([`scrub::is_secret_name`]: `password`, `authToken`...) becomes
+/// [`scrub::REDACTED_MARKER`] whatever its type, objects and arrays included.
 fn scrub_json(value: serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
     match value {
@@ -268,7 +270,14 @@ fn scrub_json(value: serde_json::Value) -> serde_json::Value {
         Value::Object(fields) => Value::Object(
             fields
                 .into_iter()
-                .map(|(key, value)| (scrub(&key).into_owned(), scrub_json(value)))
+                .map(|(key, value)| {
+                    let value = if scrub::is_secret_name(key.as_bytes()) {
+                        Value::String(scrub::REDACTED_MARKER.to_owned())
+                    } else {
+                        scrub_json(value)
+                    };
+                    (scrub(&key).into_owned(), value)
+                })
                 .collect(),
         ),
         other => other,

@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 
 use heatlake_model::privacy::scrub::scrub;
+use heatlake_model::{IngestContext, decode_line};
 use proptest::collection::vec;
 use proptest::prelude::*;
 
@@ -334,6 +335,21 @@ fn ip_addresses_in_free_text_are_replaced() {
             scrub(text)
         );
     }
+}
+
+#[test]
+fn secret_named_props_lose_their_values() {
+    let mut context = IngestContext::for_tests(0);
+    let line = r#"{"v":1,"site":"a","type":"custom","ts":1764400000000,"props":{"password":"x","user":{"authToken":{"a":[1,2]},"plan":"pro"},"list":[{"api_key":7}],"otp":123456,"keyboard":"de"}}"#;
+    let event = context
+        .accept(decode_line(line.as_bytes()).expect("valid line"))
+        .expect("accepted");
+    assert_eq!(
+        event.props.as_deref(),
+        Some(
+            r#"{"keyboard":"de","list":[{"api_key":"[redacted]"}],"otp":"[redacted]","password":"[redacted]","user":{"authToken":"[redacted]","plan":"pro"}}"#
+        )
+    );
 }
 
 // ----- Property: generated card numbers with random separators and encodings never survive.
