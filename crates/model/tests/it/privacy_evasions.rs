@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use heatlake_model::privacy::scrub::scrub;
-use heatlake_model::{IngestContext, decode_line};
+use heatlake_model::{IngestContext, ValidationError, decode_line};
 use proptest::collection::vec;
 use proptest::prelude::*;
 
@@ -349,6 +349,36 @@ fn secret_named_props_lose_their_values() {
         Some(
             r#"{"keyboard":"de","list":[{"api_key":"[redacted]"}],"otp":"[redacted]","password":"[redacted]","user":{"authToken":"[redacted]","plan":"pro"}}"#
         )
+    );
+}
+
+#[test]
+fn field_errors_show_values_scrubbed() {
+    let error = ValidationError::field(
+        "url",
+        "https://x.example/?card=4111 1111 1111 1111",
+        "is bad",
+    );
+    assert_eq!(
+        error.to_string(),
+        "field `url`: value https://x.example/?card=[card] is bad"
+    );
+    let long = format!("{}jane@example.com", "a".repeat(50));
+    let error = ValidationError::field("title", &long, "is bad");
+    let ValidationError::Field { value, .. } = &error else {
+        panic!("field error")
+    };
+    assert!(!value.contains("jane") && !value.contains('@'), "{value}");
+}
+
+#[test]
+fn malformed_errors_show_messages_scrubbed() {
+    let error = ValidationError::malformed(
+        "invalid type: string \"4111 1111 1111 1111\", expected i64 at line 1 column 40",
+    );
+    assert_eq!(
+        error.to_string(),
+        "malformed event: invalid type: string \"[card]\", expected i64 at line 1 column 40"
     );
 }
 
