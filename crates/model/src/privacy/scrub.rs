@@ -172,16 +172,20 @@ struct Span {
 /// is too: decoding can also hide digits (`&#4111 1111 1111 1111` decodes its first four digits
 /// into one character), so what either reading shows is removed.
 fn scrub_once(text: &str) -> Option<String> {
-    if !Triggers::of(text.as_bytes()).is_any() {
+    let triggers = Triggers::of(text.as_bytes());
+    if !triggers.is_any() {
         return None;
     }
     let copy = normalize(text);
-    let mut spans = detect(&copy.bytes);
-    for span in &mut spans {
-        (span.start, span.end) = copy.original_range(span.start, span.end);
-    }
+    let mut spans;
     if copy.changed() {
-        spans.append(&mut detect(text.as_bytes()));
+        spans = detect(&copy.bytes, Triggers::of(&copy.bytes));
+        for span in &mut spans {
+            (span.start, span.end) = copy.original_range(span.start, span.end);
+        }
+        spans.append(&mut detect(text.as_bytes(), triggers));
+    } else {
+        spans = detect(text.as_bytes(), triggers);
     }
     if spans.is_empty() {
         return None;
@@ -189,9 +193,8 @@ fn scrub_once(text: &str) -> Option<String> {
     Some(replace_spans(text, spans))
 }
 
-/// Every match in `bytes`.
-fn detect(bytes: &[u8]) -> Vec<Span> {
-    let triggers = Triggers::of(bytes);
+/// Every match in `bytes`, whose triggers are `triggers`.
+fn detect(bytes: &[u8], triggers: Triggers) -> Vec<Span> {
     let mut credentials = Vec::new();
     if triggers.has(TRIGGER_AT) {
         find_credentials(bytes, &mut credentials);

@@ -106,16 +106,26 @@ impl Normalized<'_> {
     }
 }
 
-/// Whether normalising can change `bytes`: only `%`, `&` and non-ASCII bytes start a change.
-pub(super) fn may_change(bytes: &[u8]) -> bool {
-    bytes
-        .iter()
-        .any(|&byte| byte == b'%' || byte == b'&' || !byte.is_ascii())
+/// Whether normalising changes `text`: it holds a `%XX` escape, a character reference, or a
+/// non-ASCII character that reads as something else. Most text holds none, and then normalising
+/// costs one scan and no allocation.
+pub(super) fn may_change(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let decodes = bytes.iter().enumerate().any(|(pos, &byte)| match byte {
+        b'%' => percent_escape(&bytes[pos..]).is_some(),
+        b'&' => character_reference(&bytes[pos..]).is_some(),
+        _ => false,
+    });
+    decodes
+        || (!text.is_ascii()
+            && text
+                .chars()
+                .any(|c| !c.is_ascii() && ascii_equivalent(c).is_some()))
 }
 
 /// The normalised copy of `text`; borrowed when normalising cannot change it.
 pub(super) fn normalize(text: &str) -> Normalized<'_> {
-    if !may_change(text.as_bytes()) {
+    if !may_change(text) {
         return Normalized {
             bytes: Cow::Borrowed(text.as_bytes()),
             sources: None,
@@ -348,6 +358,17 @@ mod tests {
             "%%4&x;&#;&#99999999;\u{fffd}"
         );
         assert_eq!(normalized("%252525"), "%");
+    }
+
+    #[test]
+    fn text_that_normalising_cannot_change_is_borrowed() {
+        for text in ["?a=1&b=2", "50% off", "Ünïcödé ☃ 日本語", "&x; &#;"] {
+            let copy = normalize(text);
+            assert!(!copy.changed(), "{text:?}");
+            assert!(matches!(copy.bytes, Cow::Borrowed(_)), "{text:?}");
+        }
+        assert!(normalize("&amp;").changed());
+        assert!(normalize("a\u{a0}b").changed());
     }
 
     #[test]
