@@ -302,3 +302,31 @@ fn what_normalising_reveals_is_replaced_in_the_original() {
         ("?pw=%E2%82%AC&x=1", "?pw=[redacted]&x=1"),
     ]);
 }
+
+#[test]
+fn long_adversarial_inputs_for_the_normaliser_and_shapes_finish() {
+    // Each only needs to finish (linear time) and come back stable.
+    let inputs = [
+        "%25".repeat(20_000),
+        "&amp;".repeat(20_000),
+        "&#".repeat(20_000),
+        "1.1.1.1.".repeat(20_000),
+        "a:".repeat(20_000),
+        "1:".repeat(20_000),
+        "eyJ.".repeat(20_000),
+        "a1".repeat(20_000),
+        "//a".repeat(20_000),
+        "x_token=".repeat(20_000),
+        "\u{200b}4".repeat(20_000),
+    ];
+    for input in &inputs {
+        let once = scrub(input).into_owned();
+        assert!(
+            matches!(scrub(&once), Cow::Borrowed(_)),
+            "{:?}",
+            &input[..12]
+        );
+    }
+    assert_eq!(scrub(&inputs[7]), "[token]");
+    assert_eq!(scrub(&inputs[10]), "\u{200b}[card]");
+}
