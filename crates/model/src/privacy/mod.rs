@@ -134,8 +134,16 @@ impl IngestContext {
             .get(site.as_ref())
             .unwrap_or(&self.default_policy);
         let ip_prefix = match wire.ip.as_deref() {
-            Some(ip) => ip_prefix(ip, policy.ip)
-                .map_err(|error| ValidationError::field("ip", "(hidden)", error.to_string()))?,
+            // The refused value may still be an address (`198.51.100.23:443`), so the message
+            // shows neither it nor `InvalidIp`'s text, which quotes it.
+            Some(ip) => ip_prefix(ip, policy.ip).map_err(|_| {
+                ValidationError::field(
+                    "ip",
+                    "(hidden)",
+                    "is not an IPv4 address like 203.0.113.7 or an IPv6 address like 2001:db8::7 \
+                     (without port or brackets)",
+                )
+            })?,
             None => None,
         };
         // The length survives even when the value is dropped.
@@ -352,6 +360,24 @@ mod tests {
             r##"{"v":1,"site":"a","type":"click","ts":1764400000000,"x":1,"y":2,"text":"Mail jane@example.com"}"##,
         );
         assert_eq!(click.text.as_deref(), Some("Mail [email]"));
+    }
+
+    #[test]
+    fn an_invalid_ip_is_not_echoed_in_the_error() {
+        let policy = PrivacyPolicy {
+            ip: IpMode::Truncate,
+            ..PrivacyPolicy::default()
+        };
+        let mut context = IngestContext::for_tests(0).with_site_policy("a", policy);
+        let line = r#"{"v":1,"site":"a","type":"pageview","ts":1764400000000,"url":"https://a.example/","ip":"198.51.100.23:443"}"#;
+        let error = context
+            .accept(decode_line(line.as_bytes()).unwrap())
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "field `ip`: value (hidden) is not an IPv4 address like 203.0.113.7 or an IPv6 address \
+             like 2001:db8::7 (without port or brackets)"
+        );
     }
 
     #[test]
