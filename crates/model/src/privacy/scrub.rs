@@ -24,7 +24,7 @@ mod shapes;
 use std::borrow::Cow;
 
 pub use names::is_secret_name;
-use normalize::normalize;
+use normalize::{Normalized, normalize};
 
 /// Replaces an e-mail address.
 pub const EMAIL_MARKER: &str = "[email]";
@@ -176,7 +176,11 @@ fn scrub_once(text: &str) -> Option<String> {
     if !triggers.is_any() {
         return None;
     }
-    let copy = normalize(text);
+    let copy = if triggers.has(TRIGGER_NORMALIZE) {
+        normalize(text, triggers.digits > 0)
+    } else {
+        Normalized::unchanged(text)
+    };
     let mut spans;
     if copy.changed() {
         spans = detect(&copy.bytes, Triggers::of(&copy.bytes));
@@ -215,10 +219,10 @@ fn detect(bytes: &[u8], triggers: Triggers) -> Vec<Span> {
         shapes::find_tokens(bytes, |start, end| spans.push(token(start, end)));
     }
     let ip = emit(Kind::Ip);
-    if triggers.digits >= 4 {
+    if triggers.digits >= 4 && count_bytes(bytes, b'.') >= 3 {
         shapes::find_ipv4(bytes, |start, end| spans.push(ip(start, end)));
     }
-    if triggers.colons >= 2 {
+    if triggers.has(TRIGGER_COLON) && count_bytes(bytes, b':') >= 2 {
         shapes::find_ipv6(bytes, |start, end| spans.push(ip(start, end)));
     }
     spans.append(&mut credentials);
@@ -232,8 +236,11 @@ struct Triggers {
     bits: u8,
     /// ASCII digits in the text: fewer than [`CARD_DIGITS_MIN`] cannot hold a card number.
     digits: usize,
-    /// `:` in the text: fewer than two cannot hold an IPv6 address.
-    colons: usize,
+}
+
+/// How often `byte` occurs in `bytes`; a loop the compiler vectorises, run only when needed.
+fn count_bytes(bytes: &[u8], byte: u8) -> usize {
+    bytes.iter().filter(|&&candidate| candidate == byte).count()
 }
 
 const TRIGGER_DIGIT: u8 = 1;
@@ -268,18 +275,12 @@ impl Triggers {
     fn of(bytes: &[u8]) -> Self {
         let mut bits = 0;
         let mut digits = 0;
-        let mut colons = 0;
         for &byte in bytes {
             let trigger = TRIGGER_TABLE[usize::from(byte)];
             bits |= trigger;
             digits += usize::from(trigger & TRIGGER_DIGIT);
-            colons += usize::from(trigger == TRIGGER_COLON);
         }
-        Self {
-            bits,
-            digits,
-            colons,
-        }
+        Self { bits, digits }
     }
 
     fn is_any(self) -> bool {

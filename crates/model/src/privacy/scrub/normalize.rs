@@ -106,30 +106,52 @@ impl Normalized<'_> {
     }
 }
 
-/// Whether normalising changes `text`: it holds a `%XX` escape, a character reference, or a
-/// non-ASCII character that reads as something else. Most text holds none, and then normalising
-/// costs one scan and no allocation.
-pub(super) fn may_change(text: &str) -> bool {
+/// Whether normalising changes `text` in a way that can matter: it holds a `%XX` escape, a
+/// character reference, or a non-ASCII character that reads as something else (a Unicode space or
+/// dash counts only when `text` has an ASCII digit; other digits count anyway). Most text holds
+/// none, and then normalising costs one scan and no allocation.
+pub(super) fn may_change(text: &str, has_ascii_digit: bool) -> bool {
     let bytes = text.as_bytes();
-    let decodes = bytes.iter().enumerate().any(|(pos, &byte)| match byte {
-        b'%' => percent_escape(&bytes[pos..]).is_some(),
-        b'&' => character_reference(&bytes[pos..]).is_some(),
-        _ => false,
-    });
-    decodes
-        || (!text.is_ascii()
-            && text
-                .chars()
-                .any(|c| !c.is_ascii() && ascii_equivalent(c).is_some()))
+    let mut from = 0;
+    while let Some(offset) = bytes[from..]
+        .iter()
+        .position(|&byte| byte == b'%' || byte == b'&')
+    {
+        let pos = from + offset;
+        let decodes = if bytes[pos] == b'%' {
+            percent_escape(&bytes[pos..]).is_some()
+        } else {
+            character_reference(&bytes[pos..]).is_some()
+        };
+        if decodes {
+            return true;
+        }
+        from = pos + 1;
+    }
+    !text.is_ascii()
+        && text.chars().any(|c| match ascii_equivalent(c) {
+            // A space or dash only matters between digits (of a card number).
+            Some(Equivalent::Ascii(b' ' | b'-')) => has_ascii_digit,
+            Some(_) => true,
+            None => false,
+        })
 }
 
-/// The normalised copy of `text`; borrowed when normalising cannot change it.
-pub(super) fn normalize(text: &str) -> Normalized<'_> {
-    if !may_change(text) {
-        return Normalized {
+impl<'a> Normalized<'a> {
+    /// `text` itself, for text known to hold nothing that normalising changes.
+    pub(super) fn unchanged(text: &'a str) -> Self {
+        Self {
             bytes: Cow::Borrowed(text.as_bytes()),
             sources: None,
-        };
+        }
+    }
+}
+
+/// The normalised copy of `text`, whose ASCII digits `has_ascii_digit` says whether there are
+/// any; borrowed when normalising changes nothing that matters ([`may_change`]).
+pub(super) fn normalize(text: &str, has_ascii_digit: bool) -> Normalized<'_> {
+    if !may_change(text, has_ascii_digit) {
+        return Normalized::unchanged(text);
     }
     let mut bytes = text.as_bytes().to_vec();
     let mut sources = Vec::with_capacity(bytes.len());
@@ -333,6 +355,10 @@ fn ascii_equivalent(c: char) -> Option<Equivalent> {
 /// The value of a decimal digit of any script (general category Nd).
 pub(super) fn decimal_digit_value(c: char) -> Option<u8> {
     let code = u32::from(c);
+    // Latin, Greek, Cyrillic, Hebrew and CJK have no decimal digits besides ASCII: skip the search.
+    if code < 0x660 || (0x1C5A..0xA620).contains(&code) {
+        return (code < 0x80 && c.is_ascii_digit()).then(|| (code - 0x30) as u8);
+    }
     let index = DECIMAL_DIGIT_ZEROS.partition_point(|&zero| zero <= code);
     let zero = DECIMAL_DIGIT_ZEROS[index.checked_sub(1)?];
     (code - zero < 10).then(|| (code - zero) as u8)
@@ -343,7 +369,7 @@ mod tests {
     use super::*;
 
     fn normalized(text: &str) -> String {
-        String::from_utf8_lossy(&normalize(text).bytes).into_owned()
+        String::from_utf8_lossy(&normalize(text, true).bytes).into_owned()
     }
 
     #[test]
@@ -362,19 +388,26 @@ mod tests {
 
     #[test]
     fn text_that_normalising_cannot_change_is_borrowed() {
-        for text in ["?a=1&b=2", "50% off", "Ünïcödé ☃ 日本語", "&x; &#;"] {
-            let copy = normalize(text);
+        for text in [
+            "?a=1&b=2",
+            "50% off",
+            "Ünïcödé ☃ 日本語",
+            "&x; &#;",
+            "Checkout – Shop",
+        ] {
+            let copy = normalize(text, false);
             assert!(!copy.changed(), "{text:?}");
             assert!(matches!(copy.bytes, Cow::Borrowed(_)), "{text:?}");
         }
-        assert!(normalize("&amp;").changed());
-        assert!(normalize("a\u{a0}b").changed());
+        assert!(normalize("&amp;", false).changed());
+        assert!(normalize("a\u{200b}b", false).changed());
+        assert!(normalize("1\u{a0}2", true).changed());
     }
 
     #[test]
     fn offsets_map_back_to_character_boundaries() {
         let text = "é%2540\u{200b}x\u{ff11}";
-        let copy = normalize(text);
+        let copy = normalize(text, false);
         assert_eq!(&*copy.bytes, "é@x1".as_bytes());
         assert_eq!(copy.original_range(0, 2), (0, 2));
         assert_eq!(copy.original_range(2, 3), (2, 7));

@@ -9,8 +9,20 @@ const JWT_HEADER_CHARS_MIN: usize = 10;
 /// Longest text form of an IPv6 address (`ffff:...:255.255.255.255`).
 const IPV6_CHARS_MAX: usize = 45;
 
+/// Base64url bytes: ASCII letters, digits, `-` and `_`.
+const TOKEN_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] = b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+        byte += 1;
+    }
+    table
+};
+
 fn is_token_byte(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_'
+    TOKEN_BYTES[usize::from(byte)]
 }
 
 /// Calls `emit(start, end)` for every JWT (`eyJ...`, three base64url segments joined by `.`) and
@@ -18,6 +30,10 @@ fn is_token_byte(byte: u8) -> bool {
 /// with at most one `-` or `_` per ten characters (so slugs like `best-shoes-for-2025-...` stay),
 /// and not a UUID (`8-4-4-4-12` hex digits: ids, not secrets).
 pub(super) fn find_tokens(bytes: &[u8], mut emit: impl FnMut(usize, usize)) {
+    // Most texts are short URLs and selectors: too short for an opaque token, and no JWT header.
+    if bytes.len() < TOKEN_CHARS_MIN && !bytes.windows(3).any(|window| window == b"eyJ") {
+        return;
+    }
     let mut pos = 0;
     while pos < bytes.len() {
         if !is_token_byte(bytes[pos]) {
@@ -26,6 +42,10 @@ pub(super) fn find_tokens(bytes: &[u8], mut emit: impl FnMut(usize, usize)) {
         }
         let start = pos;
         let end = run_end(bytes, start);
+        if end - start < JWT_HEADER_CHARS_MIN {
+            pos = end;
+            continue;
+        }
         if let Some(jwt_end) = jwt_end(bytes, start, end) {
             emit(start, jwt_end);
             pos = jwt_end;
