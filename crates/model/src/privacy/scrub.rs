@@ -7,7 +7,7 @@
 //! fire, a string with nothing to replace is returned borrowed, and every detector is linear in the
 //! input (no regular expressions, no backtracking).
 //!
-//! Detectors read a normalised copy of the text ([`normalize`]: percent-decoding, HTML character
+//! Detectors read a normalised copy of the text (percent-decoding, HTML character
 //! references, decimal digits of every script, Unicode spaces and dashes, zero-width characters
 //! removed), so writing a value slightly differently does not hide it. Each byte of the copy knows
 //! the range of the original it came from, on character boundaries, and matches are replaced in the

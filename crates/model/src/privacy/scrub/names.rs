@@ -80,7 +80,24 @@ const CODE_QUALIFIERS: [&str; 19] = [
 /// Longest name looked at, in bytes; only its end decides, so longer names are cut from the front.
 pub(super) const NAME_BYTES_MAX: usize = 64;
 
-/// Whether a parameter or property named `name` holds a secret (see the module docs).
+/// Whether a parameter or property named `name` holds a secret.
+///
+/// The name is split into words at non-alphanumeric bytes and camelCase boundaries, lower-cased,
+/// and its **last** word decides (`auth_token`, `X-Amz-Signature`, `accessToken` are secrets;
+/// `token_type`, `session_count`, `keyboard`, `passport` are not). Secret last words: `token`,
+/// `secret`, `password`, `passwd`, `pass`, `passcode`, `pwd`, `pw`, `auth`, `authorization`, `sig`,
+/// `signature`, `key`, `apikey`, `session`, `sessionid`, `sid`, `otp`, `ticket`, `jwt`,
+/// `credential(s)`, `verifier`, `bearer`; or a one-word name ending in `token`, `secret`,
+/// `password`, `passwd`, `signature`, `apikey` or `sessionid` (`accesstoken`); or `code` alone or
+/// after an authorisation word (`auth_code`, `verification_code`; not `country_code`). `nonce`,
+/// `state` and `pin` are not secret names, by decision.
+///
+/// ```
+/// use heatlake_model::privacy::scrub::is_secret_name;
+///
+/// assert!(is_secret_name(b"X-Amz-Signature"));
+/// assert!(!is_secret_name(b"keyboard"));
+/// ```
 pub fn is_secret_name(name: &[u8]) -> bool {
     let name = &name[name.len().saturating_sub(NAME_BYTES_MAX)..];
     let mut words = Words::new(name);

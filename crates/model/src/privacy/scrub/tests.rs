@@ -243,7 +243,8 @@ fn matches_hidden_by_neighbours_are_found_on_a_later_pass() {
 #[test]
 fn markers_in_the_input_are_stable() {
     for input in [
-        "[email] [card] [credentials] [redacted]",
+        "[email] [card] [credentials] [redacted] [token] [ip]",
+        "?password=[redacted]&ip=[ip]#[token]",
         "https://[credentials]@host/?token=[redacted]",
     ] {
         assert!(matches!(scrub(input), Cow::Borrowed(_)), "{input:?}");
