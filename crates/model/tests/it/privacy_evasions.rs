@@ -501,3 +501,19 @@ proptest! {
         prop_assert!(matches!(again, Cow::Borrowed(_)), "not idempotent: {:?} -> {:?}", output, again);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    /// Text dense in what the normaliser decodes: escapes, entities, invisible characters, digits
+    /// of other scripts. Scrubbing must not panic (every replaced range on a character boundary)
+    /// and must be idempotent.
+    #[test]
+    fn scrubbing_normalisation_heavy_text_is_idempotent(
+        input in "([a-fA-F0-9:/@%=?&#.;xX_ -]|%2[05]|%C2%A0|&#[0-9]{1,3};|&amp;|&nbsp;|\u{a0}|\u{200b}|\u{ff14}|\u{664}|eyJ|ü){0,40}"
+    ) {
+        let once = scrub(&input).into_owned();
+        let twice = scrub(&once);
+        prop_assert!(matches!(twice, Cow::Borrowed(_)), "{:?} -> {:?} -> {:?}", input, once, twice);
+    }
+}
