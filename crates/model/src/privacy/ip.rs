@@ -39,8 +39,10 @@ pub struct InvalidIp {
 ///
 /// [`IpMode::Drop`] gives `Ok(None)` for any input, valid or not, since the value is discarded
 /// anyway. [`IpMode::Truncate`] keeps the first 24 bits of an IPv4 address and the first 48 of an
-/// IPv6 address; an IPv4-mapped IPv6 address (`::ffff:203.0.113.7`, as dual-stack sockets report
-/// IPv4 clients) is truncated as the IPv4 address it carries. Surrounding ASCII whitespace is ignored.
+/// IPv6 address. An IPv6 address that carries a whole IPv4 address (IPv4-mapped
+/// `::ffff:203.0.113.7`, as dual-stack sockets report IPv4 clients; IPv4-compatible; 6to4; Teredo)
+/// is truncated as the IPv4 address it carries, since its /48 would keep all of it. Surrounding ASCII
+/// whitespace is ignored.
 ///
 /// ```
 /// use heatlake_model::privacy::ip::{ip_prefix, IpMode};
@@ -64,7 +66,7 @@ pub fn ip_prefix(ip: &str, mode: IpMode) -> Result<Option<String>, InvalidIp> {
 fn truncate(ip: IpAddr) -> String {
     match ip {
         IpAddr::V4(v4) => truncate_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+        IpAddr::V6(v6) => match embedded_ipv4(v6) {
             Some(v4) => truncate_v4(v4),
             None => {
                 let mask = u128::MAX << (128 - u32::from(IPV6_PREFIX_BITS));
@@ -72,6 +74,28 @@ fn truncate(ip: IpAddr) -> String {
                 format!("{network}/{IPV6_PREFIX_BITS}")
             }
         },
+    }
+}
+
+/// The IPv4 address an IPv6 address carries whole, if it is of a kind that does.
+///
+/// A /48 of these would keep the whole IPv4 address (6to4 `2002:AABB:CCDD::/48` *is* the IPv4
+/// address `AA.BB.CC.DD`), so they are truncated as the IPv4 address they carry: IPv4-mapped
+/// (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`, deprecated; not `::` or `::1`), 6to4
+/// (`2002::/16`, the IPv4 address in bits 16..48) and Teredo (`2001:0::/32`, the client's IPv4
+/// address inverted in the last 32 bits).
+fn embedded_ipv4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    let bits = ip.to_bits();
+    let segments = ip.segments();
+    let low = bits as u32;
+    match segments {
+        [0x2002, ..] => Some(Ipv4Addr::from_bits((bits >> 80) as u32)),
+        [0x2001, 0, ..] => Some(Ipv4Addr::from_bits(!low)),
+        _ if bits >> 32 == 0 && low >> 24 != 0 => Some(Ipv4Addr::from_bits(low)),
+        _ => None,
     }
 }
 
@@ -117,6 +141,24 @@ mod tests {
     fn ipv4_mapped_ipv6_is_truncated_as_ipv4() {
         assert_eq!(truncated("::ffff:203.0.113.77"), "203.0.113.0/24");
         assert_eq!(truncated("::ffff:cb00:714d"), "203.0.113.0/24");
+    }
+
+    #[test]
+    fn ipv6_addresses_embedding_a_whole_ipv4_are_truncated_as_that_ipv4() {
+        // 6to4: 2002:AABB:CCDD::/48 is exactly the IPv4 address AA.BB.CC.DD.
+        assert_eq!(truncated("2002:cb00:714d::1"), "203.0.113.0/24");
+        assert_eq!(truncated("2002:cb00:714d:1234:5678::9"), "203.0.113.0/24");
+        // Teredo: the client's IPv4 is the last 32 bits, inverted (here 203.0.113.77).
+        assert_eq!(
+            truncated("2001:0:4136:e378:8000:63bf:34ff:8eb2"),
+            "203.0.113.0/24"
+        );
+        // IPv4-compatible (deprecated, `::a.b.c.d`).
+        assert_eq!(truncated("::203.0.113.77"), "203.0.113.0/24");
+        // Not embedding addresses: kept as IPv6 /48.
+        assert_eq!(truncated("2001:db8::1"), "2001:db8::/48");
+        assert_eq!(truncated("::1"), "::/48");
+        assert_eq!(truncated("::"), "::/48");
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! ingest path (batch import, the collector) goes through it. It validates, then:
 //! 1. drops typed text: `value` survives only for fields the site allow-lists, `text` only where the
 //!    site enables it, and never on `input`/`change` events;
-//! 2. scrubs every free-text column (e-mails, card numbers, credentials) with [`scrub::scrub`];
+//! 2. scrubs every free-text column (e-mails, card numbers, credentials, secrets, tokens, IP
+//!    addresses) with [`scrub::scrub`], and props values under secret-named keys;
 //! 3. drops the client IP, or truncates it to its network where the site asks ([`ip::ip_prefix`]);
 //! 4. replaces sender ids by site-keyed pseudonyms ([`ids::SiteIdKey`]).
 
@@ -125,7 +126,7 @@ impl IngestContext {
             return Err(ValidationError::field(
                 "site",
                 "(hidden)",
-                "looks like it holds an e-mail or card number",
+                "looks like it holds personal data (an e-mail, card number, secret or IP address)",
             ));
         }
         let policy = self
@@ -133,8 +134,16 @@ impl IngestContext {
             .get(site.as_ref())
             .unwrap_or(&self.default_policy);
         let ip_prefix = match wire.ip.as_deref() {
-            Some(ip) => ip_prefix(ip, policy.ip)
-                .map_err(|error| ValidationError::field("ip", "(hidden)", error.to_string()))?,
+            // The refused value may still be an address (`198.51.100.23:443`), so the message
+            // shows neither it nor `InvalidIp`'s text, which quotes it.
+            Some(ip) => ip_prefix(ip, policy.ip).map_err(|_| {
+                ValidationError::field(
+                    "ip",
+                    "(hidden)",
+                    "is not an IPv4 address like 203.0.113.7 or an IPv6 address like 2001:db8::7 \
+                     (without port or brackets)",
+                )
+            })?,
             None => None,
         };
         // The length survives even when the value is dropped.
@@ -251,7 +260,9 @@ fn scrub_cow(text: Cow<'_, str>) -> Cow<'_, str> {
 }
 
 /// Scrubs every key and string of a JSON value; a number that scrubbing would change (a card
-/// number sent as a number) becomes the scrubbed string.
+/// number sent as a number) becomes the scrubbed string, and the value of a key that names a
+/// secret ([`scrub::is_secret_name`]: `password`, `authToken`...) becomes
+/// [`scrub::REDACTED_MARKER`] whatever its type, objects and arrays included.
 fn scrub_json(value: serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
     match value {
@@ -267,7 +278,14 @@ fn scrub_json(value: serde_json::Value) -> serde_json::Value {
         Value::Object(fields) => Value::Object(
             fields
                 .into_iter()
-                .map(|(key, value)| (scrub(&key).into_owned(), scrub_json(value)))
+                .map(|(key, value)| {
+                    let value = if scrub::is_secret_name(key.as_bytes()) {
+                        Value::String(scrub::REDACTED_MARKER.to_owned())
+                    } else {
+                        scrub_json(value)
+                    };
+                    (scrub(&key).into_owned(), value)
+                })
                 .collect(),
         ),
         other => other,
@@ -342,6 +360,24 @@ mod tests {
             r##"{"v":1,"site":"a","type":"click","ts":1764400000000,"x":1,"y":2,"text":"Mail jane@example.com"}"##,
         );
         assert_eq!(click.text.as_deref(), Some("Mail [email]"));
+    }
+
+    #[test]
+    fn an_invalid_ip_is_not_echoed_in_the_error() {
+        let policy = PrivacyPolicy {
+            ip: IpMode::Truncate,
+            ..PrivacyPolicy::default()
+        };
+        let mut context = IngestContext::for_tests(0).with_site_policy("a", policy);
+        let line = r#"{"v":1,"site":"a","type":"pageview","ts":1764400000000,"url":"https://a.example/","ip":"198.51.100.23:443"}"#;
+        let error = context
+            .accept(decode_line(line.as_bytes()).unwrap())
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "field `ip`: value (hidden) is not an IPv4 address like 203.0.113.7 or an IPv6 address \
+             like 2001:db8::7 (without port or brackets)"
+        );
     }
 
     #[test]

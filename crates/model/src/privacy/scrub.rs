@@ -1,18 +1,30 @@
 //! Removes personal data from free text before anything is written.
 //!
 //! The collector promises (DESIGN.md, "Privacy at the door") that no stored URL, referrer, link, text,
-//! value or props string holds an e-mail address, a payment card number or a credential. [`scrub`] is
-//! that promise in code. It runs on every string of every event, so it is a hand-written byte scanner:
-//! one cheap classification pass decides which detectors can possibly fire, a string with nothing to
-//! replace is returned borrowed without allocating, and every detector is linear in the input.
+//! value or props string holds an e-mail address, a payment card number, a credential, a secret or an
+//! IP address. [`scrub`] is that promise in code. It runs on every string of every event, so it is a
+//! hand-written byte scanner: one cheap classification pass decides which detectors can possibly
+//! fire, a string with nothing to replace is returned borrowed, and every detector is linear in the
+//! input (no regular expressions, no backtracking).
 //!
-//! All detectors look only at ASCII bytes to decide where a match starts and ends, so every replaced
-//! range lies on UTF-8 character boundaries whatever the surrounding text is.
+//! Detectors read a normalised copy of the text (percent-decoding, HTML character
+//! references, decimal digits of every script, Unicode spaces and dashes, zero-width characters
+//! removed), so writing a value slightly differently does not hide it. Each byte of the copy knows
+//! the range of the original it came from, on character boundaries, and matches are replaced in the
+//! original text.
 //!
 //! Detectors err on the side of removing too much: a false positive costs a few characters of
 //! analytics, a false negative stores someone's card number.
 
+mod cards;
+mod names;
+mod normalize;
+mod shapes;
+
 use std::borrow::Cow;
+
+pub use names::is_secret_name;
+use normalize::{Normalized, normalize};
 
 /// Replaces an e-mail address.
 pub const EMAIL_MARKER: &str = "[email]";
@@ -22,68 +34,76 @@ pub const CARD_MARKER: &str = "[card]";
 pub const CREDENTIALS_MARKER: &str = "[credentials]";
 /// Replaces the value of a query or fragment parameter whose name marks it as secret.
 pub const REDACTED_MARKER: &str = "[redacted]";
+/// Replaces a JWT or a long opaque token.
+pub const TOKEN_MARKER: &str = "[token]";
+/// Replaces an IPv4 or IPv6 address.
+pub const IP_MARKER: &str = "[ip]";
 
-/// Every marker; none holds a digit, `@`, `%`, `=` or `:`, so markers never trigger a detector.
-const MARKERS: [&str; 4] = [
+/// Every marker; none holds a digit, `@`, `%`, `&`, `=`, `:`, or a non-ASCII byte, so markers
+/// never trigger a detector.
+const MARKERS: [&str; 6] = [
     EMAIL_MARKER,
     CARD_MARKER,
     CREDENTIALS_MARKER,
     REDACTED_MARKER,
+    TOKEN_MARKER,
+    IP_MARKER,
 ];
 
 /// Fewest digits in a payment card number (ISO/IEC 7812).
 const CARD_DIGITS_MIN: usize = 13;
 /// Most digits in a payment card number (ISO/IEC 7812).
 const CARD_DIGITS_MAX: usize = 19;
-
-/// Parameter names whose values are secrets, lowercase, `_` standing for `_` or `-`.
-const SECRET_PARAM_NAMES: [&str; 19] = [
-    "password",
-    "passwd",
-    "pwd",
-    "pass",
-    "token",
-    "access_token",
-    "refresh_token",
-    "id_token",
-    "api_key",
-    "apikey",
-    "key",
-    "secret",
-    "client_secret",
-    "auth",
-    "authorization",
-    "session",
-    "sessionid",
-    "sid",
-    "code",
-];
-/// Length of the longest name in [`SECRET_PARAM_NAMES`]; bounds the backward scan for a name.
-const SECRET_PARAM_NAME_BYTES_MAX: usize = 13;
+/// Most separator bytes between two digits of one digit run (`4111 - 1111` has three).
+const CARD_SEPARATOR_BYTES_MAX: usize = 4;
+/// Most passes of [`scrub`]; one pass can expose a match that a neighbour hid, two are the most
+/// seen in tests, and a bound keeps any input's cost linear.
+const PASSES_MAX: usize = 4;
 
 /// Returns `input` with personal data replaced by markers, borrowed when nothing was replaced.
 ///
-/// - **E-mail addresses** `local@domain.tld`, also with the `@` URL-encoded as `%40`, become
-///   [`EMAIL_MARKER`]. The local part is ASCII letters, digits and `._%+-`; the domain needs at least
-///   two labels and a top-level label starting with two letters (`a@b.com2` loses `a@b.com`).
-/// - **Payment card numbers** become [`CARD_MARKER`]. A *digit run* is a maximal sequence of ASCII
-///   digits in which consecutive digits may be separated by one space, dash or plus, or their URL
-///   encodings `%20` and `%2D`
-///   (`4111 1111-1111 1111`). A run of 13 or more digits is replaced entirely when any contiguous
-///   window of 13 to 19 of its digits passes the Luhn check. Requiring the whole run to pass would
-///   let `4111 1111 1111 1111 2` (a card and a quantity) through, so windows are checked for runs of
-///   every length. Separators outside the run are kept.
-/// - **Credentials in URLs**: `scheme://user:pass@host` and `scheme://user@host` become
-///   `scheme://[credentials]@host`.
-/// - **Secret parameters**: the value of `name=value` becomes [`REDACTED_MARKER`] when the name,
-///   compared case-insensitively with `-` and `_` alike, is one of `password passwd pwd pass token
-///   access_token refresh_token id_token api_key apikey key secret client_secret auth authorization
-///   session sessionid sid code`. Bracketed form names count by their last part
-///   (`user[password]=`, `user%5Bpassword%5D=`). The value ends at `&`, `#`, `;`, a quote, `<`, `>`,
-///   whitespace or the end of the text.
+/// Matching runs on a normalised copy: `%XX` escapes and HTML character references (`&#64;`,
+/// `&#x40;`, `&commat;`, `&period;`, `&nbsp;`, `&amp;`...) are decoded, up to three rounds
+/// (`%2540`, `%2520`, `%C2%A0`); then zero-width characters (U+200B..U+200D, U+2060, U+FEFF) and
+/// soft hyphens are removed, Unicode spaces (no-break, thin, narrow no-break, ideographic...) read as
+/// a space, dashes (U+2010..U+2015, minus) as `-`, decimal digits of every script (full-width,
+/// Arabic-Indic, Devanagari... all of category Nd) as ASCII digits, and full-width ASCII as ASCII.
+/// What is found is replaced in the original text, whole characters or escapes at a time:
+///
+/// - **E-mail addresses** `local@domain.tld` become [`EMAIL_MARKER`]. The local part is ASCII
+///   letters, digits, `._%+-` and non-ASCII characters (`jöran@`, `用户@`; a CJK text run directly
+///   before an ASCII local part is not taken along: `请联系john@` loses `john@`). The domain needs at
+///   least two labels and a top-level label starting with two letters (`a@b.com2` loses `a@b.com`)
+///   or made of non-ASCII characters (`例子.广告`).
+/// - **Payment card numbers** become [`CARD_MARKER`]. A *digit run* is a maximal sequence of digits
+///   in which consecutive digits may be separated by up to four bytes of space, tab, `-`, `+`, `.`,
+///   `/` or `_` (after normalising, so also no-break and thin spaces, dashes, `%20`). A run of 13 or
+///   more digits is replaced entirely when any contiguous window of 13 to 19 of its digits passes the
+///   Luhn check (so a card glued to a quantity is still found). One exception, by decision: a run of
+///   exactly 13 digits with no separator that starts with `1` is an epoch timestamp in milliseconds
+///   (2001 to 2033), not a card: one such timestamp in ten passes Luhn by chance, they are common in
+///   URLs and props, and no card network issues 13-digit numbers starting with 1.
+/// - **Credentials in URLs**: `scheme://user:pass@host`, scheme-relative `//user:pass@host` and
+///   `scheme://user@host` become `//[credentials]@host`, also when the URL is itself encoded
+///   (`https%3A%2F%2Fuser%3Apw%40host`).
+/// - **Secret parameters**: the value of `name=value` becomes [`REDACTED_MARKER`] when the name marks
+///   a secret by pattern ([`is_secret_name`]: its last word, split at `_ - .` and camelCase, is
+///   `token`, `secret`, `password`, `pass`, `pwd`, `pw`, `auth`, `sig`, `signature`, `key`,
+///   `session`, `sid`, `otp`, `ticket`, `jwt`, `credential`... or an authorisation `code`). Query,
+///   fragment and encoded redirect URLs alike (`next=%2Freset%3Ftoken%3Dabc`), bracketed form names
+///   by their last part (`user[password]=`, `password[]=`). The value ends at `&`, `#`, `;`, a
+///   quote, `<`, `>`, whitespace or the end of the text.
+/// - **Tokens** become [`TOKEN_MARKER`]: JWTs (`eyJ...` and two more base64url segments, joined by
+///   `.`) and opaque tokens of 32 or more base64url characters mixing letters and digits (UUIDs and
+///   hyphenated slugs excepted).
+/// - **IP addresses** become [`IP_MARKER`]: IPv4 `a.b.c.d` with four parts of at most 255 that are
+///   not part of a longer dotted number or word (so versions `1.2.3`, `v1.2.3.4`, `1.2.3.4.5` stay,
+///   but a four-part version `agent-1.2.3.4` is taken for an address), and IPv6 in any form
+///   (compressed `::`, with an embedded IPv4) with at least two groups and four hex digits.
 ///
 /// The result is idempotent: `scrub(&scrub(s)) == scrub(s)`, and the second call borrows. Text with
-/// no ASCII digit, `@`, `%`, `=` and `://` is always returned unchanged.
+/// no digit of any script, no `@`, `%`, `&`, `=`, `:` and no non-ASCII character is returned
+/// borrowed without allocating.
 ///
 /// ```
 /// use heatlake_model::privacy::scrub::scrub;
@@ -93,6 +113,8 @@ const SECRET_PARAM_NAME_BYTES_MAX: usize = 13;
 ///     "https://[credentials]@shop.example/pay?card=[card]&token=[redacted]#top",
 /// );
 /// assert_eq!(scrub("write to Ana.Lima@Example.COM today"), "write to [email] today");
+/// assert_eq!(scrub("pay 4111\u{a0}1111\u{a0}1111\u{a0}1111"), "pay [card]");
+/// assert_eq!(scrub("/cb?next=%2Freset%3FaccessToken%3Dabc"), "/cb?next=%2Freset%3FaccessToken%3D[redacted]");
 /// assert!(matches!(scrub("/pricing"), std::borrow::Cow::Borrowed("/pricing")));
 /// ```
 pub fn scrub(input: &str) -> Cow<'_, str> {
@@ -100,11 +122,13 @@ pub fn scrub(input: &str) -> Cow<'_, str> {
         return Cow::Borrowed(input);
     };
     // One pass can expose a match that a neighbouring match hid (`a@b.ü4111111111111111` reads as
-    // an address only once the card is gone), so passes repeat until nothing changes.
-    // This ends: every replaced range is non-empty and holds no marker byte, so each pass strictly
-    // shrinks the number of bytes outside markers. In practice the second pass finds nothing.
-    while let Some(again) = scrub_once(&scrubbed) {
-        scrubbed = again;
+    // an address only once the card is gone), so passes repeat until nothing changes, at most
+    // [`PASSES_MAX`] times. In practice the second pass finds nothing.
+    for _ in 1..PASSES_MAX {
+        match scrub_once(&scrubbed) {
+            Some(again) => scrubbed = again,
+            None => break,
+        }
     }
     Cow::Owned(scrubbed)
 }
@@ -116,6 +140,8 @@ enum Kind {
     Redacted,
     Email,
     Card,
+    Token,
+    Ip,
 }
 
 impl Kind {
@@ -125,11 +151,14 @@ impl Kind {
             Kind::Redacted => REDACTED_MARKER,
             Kind::Email => EMAIL_MARKER,
             Kind::Card => CARD_MARKER,
+            Kind::Token => TOKEN_MARKER,
+            Kind::Ip => IP_MARKER,
         }
     }
 }
 
-/// A byte range of the text to replace; `start < end`, both on character boundaries.
+/// A byte range to replace; `start < end`. In the normalised copy while detecting, then in the
+/// original text (on character boundaries) when replacing.
 #[derive(Clone, Copy, Debug)]
 struct Span {
     start: usize,
@@ -138,31 +167,66 @@ struct Span {
 }
 
 /// Runs every detector once; `None` when nothing matched.
+///
+/// Detectors run on the normalised copy and, when normalising changed the text, on the text as it
+/// is too: decoding can also hide digits (`&#4111 1111 1111 1111` decodes its first four digits
+/// into one character), so what either reading shows is removed.
 fn scrub_once(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let triggers = Triggers::of(bytes);
-    if triggers.is_empty() {
+    let triggers = Triggers::of(text.as_bytes());
+    if !triggers.is_any() {
         return None;
     }
+    let copy = if triggers.has(TRIGGER_NORMALIZE) {
+        normalize(text, triggers.digits > 0)
+    } else {
+        Normalized::unchanged(text)
+    };
+    let mut spans;
+    if copy.changed() {
+        spans = detect(&copy.bytes, Triggers::of(&copy.bytes));
+        for span in &mut spans {
+            (span.start, span.end) = copy.original_range(span.start, span.end);
+        }
+        spans.append(&mut detect(text.as_bytes(), triggers));
+    } else {
+        spans = detect(text.as_bytes(), triggers);
+    }
+    if spans.is_empty() {
+        return None;
+    }
+    Some(replace_spans(text, spans))
+}
+
+/// Every match in `bytes`, whose triggers are `triggers`.
+fn detect(bytes: &[u8], triggers: Triggers) -> Vec<Span> {
     let mut credentials = Vec::new();
-    if triggers.has(TRIGGER_COLON) {
+    if triggers.has(TRIGGER_AT) {
         find_credentials(bytes, &mut credentials);
     }
     let mut spans = Vec::new();
-    if triggers.has(TRIGGER_AT_OR_PERCENT) {
+    if triggers.has(TRIGGER_AT) {
         find_emails(bytes, &credentials, &mut spans);
     }
     if triggers.has(TRIGGER_EQUALS) {
         find_secret_params(bytes, &mut spans);
     }
-    if triggers.may_hold_card() {
-        find_cards(bytes, &mut spans);
+    if triggers.digits >= CARD_DIGITS_MIN {
+        cards::find_cards(bytes, &mut spans);
+    }
+    let emit = |kind| move |start, end| Span { start, end, kind };
+    if triggers.digits > 0 {
+        let token = emit(Kind::Token);
+        shapes::find_tokens(bytes, |start, end| spans.push(token(start, end)));
+    }
+    let ip = emit(Kind::Ip);
+    if triggers.digits >= 4 && count_bytes(bytes, b'.') >= 3 {
+        shapes::find_ipv4(bytes, |start, end| spans.push(ip(start, end)));
+    }
+    if triggers.has(TRIGGER_COLON) && count_bytes(bytes, b':') >= 2 {
+        shapes::find_ipv6(bytes, |start, end| spans.push(ip(start, end)));
     }
     spans.append(&mut credentials);
-    if spans.is_empty() {
-        return None;
-    }
-    Some(replace_spans(text, spans))
+    spans
 }
 
 /// Which detectors can fire on a text, found in one pass of one table load and one `or` a byte.
@@ -174,10 +238,17 @@ struct Triggers {
     digits: usize,
 }
 
+/// How often `byte` occurs in `bytes`; a loop the compiler vectorises, run only when needed.
+fn count_bytes(bytes: &[u8], byte: u8) -> usize {
+    bytes.iter().filter(|&&candidate| candidate == byte).count()
+}
+
 const TRIGGER_DIGIT: u8 = 1;
-const TRIGGER_AT_OR_PERCENT: u8 = 2;
+const TRIGGER_AT: u8 = 2;
 const TRIGGER_COLON: u8 = 4;
 const TRIGGER_EQUALS: u8 = 8;
+/// `%`, `&` or a non-ASCII byte: normalising may reveal anything.
+const TRIGGER_NORMALIZE: u8 = 16;
 
 /// The trigger bit of each byte value.
 const TRIGGER_TABLE: [u8; 256] = {
@@ -187,10 +258,16 @@ const TRIGGER_TABLE: [u8; 256] = {
         table[digit as usize] = TRIGGER_DIGIT;
         digit += 1;
     }
-    table[b'@' as usize] = TRIGGER_AT_OR_PERCENT;
-    table[b'%' as usize] = TRIGGER_AT_OR_PERCENT;
+    table[b'@' as usize] = TRIGGER_AT;
     table[b':' as usize] = TRIGGER_COLON;
     table[b'=' as usize] = TRIGGER_EQUALS;
+    table[b'%' as usize] = TRIGGER_NORMALIZE;
+    table[b'&' as usize] = TRIGGER_NORMALIZE;
+    let mut byte = 0x80;
+    while byte <= 0xff {
+        table[byte] = TRIGGER_NORMALIZE;
+        byte += 1;
+    }
     table
 };
 
@@ -206,20 +283,17 @@ impl Triggers {
         Self { bits, digits }
     }
 
-    fn is_empty(self) -> bool {
-        self.bits == 0
+    fn is_any(self) -> bool {
+        self.bits != 0
     }
 
     fn has(self, trigger: u8) -> bool {
         self.bits & trigger != 0
     }
-
-    fn may_hold_card(self) -> bool {
-        self.digits >= CARD_DIGITS_MIN
-    }
 }
 
-/// Replaces spans by their markers; overlapping spans merge and keep the first one's marker.
+/// Replaces spans of `text` by their markers; overlapping spans merge and keep the first one's
+/// marker.
 fn replace_spans(text: &str, mut spans: Vec<Span>) -> String {
     spans.sort_unstable_by_key(|span| (span.start, span.kind));
     let mut out = String::with_capacity(text.len() + CREDENTIALS_MARKER.len());
@@ -246,14 +320,14 @@ fn replace_spans(text: &str, mut spans: Vec<Span>) -> String {
     out
 }
 
-/// Finds `://user:pass@` and emits the user-info range.
+/// Finds `//user:pass@` (after a scheme or scheme-relative) and emits the user-info range.
 ///
-/// The user info runs from `://` to the last `@` before a byte that cannot be in an authority
+/// The user info runs from `//` to the last `@` before a byte that cannot be in an authority
 /// (`/ ? #`, whitespace, `"`, `<`, `[`...), which is how browsers split `a@b@host`.
 fn find_credentials(bytes: &[u8], out: &mut Vec<Span>) {
     let mut from = 0;
-    while let Some(colon) = find_scheme_separator(bytes, from) {
-        let start = colon + 3;
+    while let Some(slashes) = find_double_slash(bytes, from) {
+        let start = slashes + 2;
         let mut end = start;
         let mut last_at = None;
         while end < bytes.len() {
@@ -273,20 +347,20 @@ fn find_credentials(bytes: &[u8], out: &mut Vec<Span>) {
                 kind: Kind::Credentials,
             });
         }
-        // The scan may have eaten the `:` of a following `://`, so look again from one byte back.
-        from = (end - 1).max(start);
+        // The scan may have stopped on the first `/` of a following `//`, so look again from there.
+        from = end.max(start);
     }
 }
 
-/// Position of the next `://` at or after `from`.
-fn find_scheme_separator(bytes: &[u8], from: usize) -> Option<usize> {
+/// Position of the next `//` at or after `from`.
+fn find_double_slash(bytes: &[u8], from: usize) -> Option<usize> {
     let mut pos = from;
-    while let Some(offset) = bytes[pos..].iter().position(|&byte| byte == b':') {
-        let colon = pos + offset;
-        if bytes[colon + 1..].starts_with(b"//") {
-            return Some(colon);
+    while let Some(offset) = bytes.get(pos..)?.iter().position(|&byte| byte == b'/') {
+        let slash = pos + offset;
+        if bytes.get(slash + 1) == Some(&b'/') {
+            return Some(slash);
         }
-        pos = colon + 1;
+        pos = slash + 1;
     }
     None
 }
@@ -316,53 +390,67 @@ fn is_userinfo_byte(byte: u8) -> bool {
         || !byte.is_ascii()
 }
 
-/// Finds `local@domain.tld` and `local%40domain.tld`, skipping the `@` that ends URL credentials.
+/// Finds `local@domain.tld`, skipping the `@` that ends URL credentials.
 fn find_emails(bytes: &[u8], credentials: &[Span], out: &mut Vec<Span>) {
     let mut credential_ats = credentials.iter().map(|span| span.end).peekable();
-    // Start of the run of local-part bytes that ends just before `i`, if that run is non-empty.
+    // Start of the run of local-part bytes that ends just before `i`, if that run is non-empty,
+    // and the start of its last stretch of ASCII bytes.
     let mut local_start: Option<usize> = None;
+    let mut ascii_start: Option<usize> = None;
     let mut i = 0;
     while i < bytes.len() {
         let byte = bytes[i];
-        let at_len = match byte {
-            b'@' => 1,
-            b'%' if bytes[i + 1..].starts_with(b"40") => 3,
-            _ => 0,
-        };
-        if at_len > 0 {
+        if byte == b'@' {
             while credential_ats.next_if(|&at| at < i).is_some() {}
             let ends_credentials = credential_ats.peek() == Some(&i);
             if !ends_credentials
                 && let Some(start) = local_start
-                && let Some(end) = email_domain_end(bytes, i + at_len)
+                && let Some(end) = email_domain_end(bytes, i + 1)
             {
                 out.push(Span {
-                    start,
+                    start: local_start_of(bytes, start, ascii_start),
                     end,
                     kind: Kind::Email,
                 });
-                local_start = None;
                 i = end;
-                continue;
-            }
-            if byte == b'@' {
-                local_start = None;
+            } else {
                 i += 1;
-                continue;
             }
-            // An unmatched `%40` is ordinary local-part text.
+            local_start = None;
+            ascii_start = None;
+            continue;
         }
         if is_local_part_byte(byte) {
             local_start.get_or_insert(i);
+            if byte.is_ascii() {
+                ascii_start.get_or_insert(i);
+            } else {
+                ascii_start = None;
+            }
         } else {
             local_start = None;
+            ascii_start = None;
         }
         i += 1;
     }
 }
 
+/// Where a local part starts: at `start`, unless CJK text runs into an ASCII local part
+/// (`请联系john@`), where the address is the ASCII part.
+fn local_start_of(bytes: &[u8], start: usize, ascii_start: Option<usize>) -> usize {
+    let Some(ascii_start) = ascii_start.filter(|&ascii| ascii > start) else {
+        return start;
+    };
+    match std::str::from_utf8(&bytes[start..ascii_start]) {
+        Ok(text) if text.chars().all(|c| c >= '\u{2e80}') => ascii_start,
+        _ => start,
+    }
+}
+
 fn is_local_part_byte(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'%' | b'+' | b'-')
+    byte.is_ascii_alphanumeric()
+        || matches!(byte, b'.' | b'_' | b'%' | b'+' | b'-')
+        || !byte.is_ascii()
 }
 
 /// Domain labels are ASCII letters, digits and `-`, or non-ASCII (internationalised names).
@@ -418,7 +506,7 @@ fn find_secret_params(bytes: &[u8], out: &mut Vec<Span>) {
     let mut from = 0;
     while let Some(offset) = bytes[from..].iter().position(|&byte| byte == b'=') {
         let equals = from + offset;
-        if !is_secret_param_name(param_name_before(bytes, equals)) {
+        if !is_secret_name(param_name_before(bytes, equals)) {
             from = equals + 1;
             continue;
         }
@@ -432,60 +520,31 @@ fn find_secret_params(bytes: &[u8], out: &mut Vec<Span>) {
             });
         }
         // Any `name=` inside the value is covered already; skipping it keeps the scan linear.
-        from = end;
+        from = end.max(equals + 1);
     }
 }
 
-/// The parameter name before the `=` at `equals`: the last bracketed part of `user[password]` or
-/// `user%5Bpassword%5D`, else the run of name bytes. Longer than any secret name means no match.
+/// The parameter name before the `=` at `equals`: the last bracketed part of `user[password]`, the
+/// part before `[]` of `password[]`, else the run of name bytes (at most [`names::NAME_BYTES_MAX`]).
 fn param_name_before(bytes: &[u8], equals: usize) -> &[u8] {
-    let head = &bytes[..equals];
-    let (head, opening): (&[u8], &[u8]) = if head.ends_with(b"]") {
-        (&head[..head.len() - 1], b"[")
-    } else if ends_with_ignore_ascii_case(head, b"%5D") {
-        (&head[..head.len() - 3], b"%5B")
-    } else {
-        (head, b"")
-    };
+    let mut head = &bytes[..equals];
+    if let Some(rest) = head.strip_suffix(b"[]") {
+        head = rest;
+    } else if let Some(rest) = head.strip_suffix(b"]") {
+        head = rest;
+    }
     let mut start = head.len();
-    loop {
-        if !opening.is_empty() && ends_with_ignore_ascii_case(&head[..start], opening) {
-            return &head[start..];
-        }
-        if start == 0
-            || head.len() - start > SECRET_PARAM_NAME_BYTES_MAX
-            || !is_param_name_byte(head[start - 1])
-        {
-            break;
-        }
+    while start > 0
+        && head.len() - start < names::NAME_BYTES_MAX
+        && is_param_name_byte(head[start - 1])
+    {
         start -= 1;
     }
-    if opening.is_empty() {
-        &head[start..]
-    } else {
-        &[]
-    }
-}
-
-fn ends_with_ignore_ascii_case(bytes: &[u8], suffix: &[u8]) -> bool {
-    bytes.len() >= suffix.len() && bytes[bytes.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+    &head[start..]
 }
 
 fn is_param_name_byte(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-' | b'.')
-}
-
-fn is_secret_param_name(name: &[u8]) -> bool {
-    if name.is_empty() || name.len() > SECRET_PARAM_NAME_BYTES_MAX {
-        return false;
-    }
-    SECRET_PARAM_NAMES.iter().any(|secret| {
-        secret.len() == name.len()
-            && secret.bytes().zip(name).all(|(secret_byte, &byte)| {
-                let byte = if byte == b'-' { b'_' } else { byte };
-                secret_byte == byte.to_ascii_lowercase()
-            })
-    })
 }
 
 /// End of a parameter value: a separator, a quote, an angle bracket, whitespace, or a marker
@@ -520,89 +579,6 @@ fn skip_markers(bytes: &[u8], mut pos: usize) -> usize {
         pos += marker.len();
     }
     pos
-}
-
-/// Finds digit runs that hold a Luhn-valid window of 13 to 19 digits and emits the whole run.
-fn find_cards(bytes: &[u8], out: &mut Vec<Span>) {
-    let mut from = 0;
-    while let Some(offset) = bytes[from..].iter().position(u8::is_ascii_digit) {
-        let start = from + offset;
-        let (end, holds_card) = scan_digit_run(bytes, start);
-        if holds_card {
-            out.push(Span {
-                start,
-                end,
-                kind: Kind::Card,
-            });
-        }
-        from = end;
-    }
-}
-
-/// Scans the digit run starting at `start` (a digit); returns its end (after its last digit) and
-/// whether it holds a card number.
-fn scan_digit_run(bytes: &[u8], start: usize) -> (usize, bool) {
-    let mut windows = LuhnWindows::default();
-    let mut pos = start;
-    loop {
-        if !windows.found {
-            windows.push(bytes[pos] - b'0');
-        }
-        pos += 1;
-        match bytes.get(pos) {
-            Some(byte) if byte.is_ascii_digit() => {}
-            Some(b' ' | b'-' | b'+') if bytes.get(pos + 1).is_some_and(u8::is_ascii_digit) => {
-                pos += 1;
-            }
-            // URL-encoded space or dash (`%20`, `%2D`), as forms and browsers send them.
-            Some(b'%')
-                if matches!(bytes.get(pos + 1..pos + 3), Some(b"20" | b"2D" | b"2d"))
-                    && bytes.get(pos + 3).is_some_and(u8::is_ascii_digit) =>
-            {
-                pos += 3;
-            }
-            _ => return (pos, windows.found),
-        }
-    }
-}
-
-/// Checks every window of 13 to 19 digits ending at each new digit, in constant time and memory.
-///
-/// Two running Luhn sums (mod 10) are kept: `sums[0]` doubles digits at odd positions (from 0),
-/// `sums[1]` at even positions. A window whose last digit is at an even position doubles its odd
-/// positions, so its Luhn sum is the difference of two `sums[0]` prefixes; likewise for odd with
-/// `sums[1]`. The last 20 prefixes are enough for windows of up to 19 digits.
-#[derive(Default)]
-struct LuhnWindows {
-    digits: usize,
-    /// `sums[parity][k % 20]`: Luhn sum mod 10 of the first `k` digits.
-    sums: [[u8; CARD_DIGITS_MAX + 1]; 2],
-    found: bool,
-}
-
-impl LuhnWindows {
-    fn push(&mut self, digit: u8) {
-        let doubled = if digit >= 5 { digit * 2 - 9 } else { digit * 2 };
-        let index = self.digits;
-        let (even_term, odd_term) = if index.is_multiple_of(2) {
-            (digit, doubled)
-        } else {
-            (doubled, digit)
-        };
-        let ring = CARD_DIGITS_MAX + 1;
-        let end = index + 1;
-        self.sums[0][end % ring] = (self.sums[0][index % ring] + even_term) % 10;
-        self.sums[1][end % ring] = (self.sums[1][index % ring] + odd_term) % 10;
-        self.digits = end;
-        let prefixes = &self.sums[index % 2];
-        for len in CARD_DIGITS_MIN..=CARD_DIGITS_MAX.min(end) {
-            // Both prefixes are sums mod 10, so the window's sum is 0 mod 10 exactly when they match.
-            if prefixes[end % ring] == prefixes[(end - len) % ring] {
-                self.found = true;
-                return;
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -2,4 +2,5 @@
 
 mod json_bounds;
 mod privacy;
+mod privacy_evasions;
 mod wire_format_doc;

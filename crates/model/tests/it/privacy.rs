@@ -50,8 +50,15 @@ fn luhn_valid(digits: &[u8]) -> bool {
 }
 
 /// A window of 13 to 19 consecutive digits of some run of `text` that passes Luhn, if any.
+///
+/// By the scrubber's documented decision, 13 digits in a row starting with `1` (an epoch
+/// timestamp in milliseconds), alone in their run, are not a card.
 fn card_window(text: &str) -> Option<String> {
     for run in digit_runs(text) {
+        let digits: String = run.iter().map(|d| char::from(b'0' + d)).collect();
+        if run.len() == 13 && run[0] == 1 && text.contains(&digits) {
+            continue;
+        }
         for len in CARD_DIGITS {
             for window in run.windows(len) {
                 if luhn_valid(window) {
@@ -190,7 +197,9 @@ proptest! {
 
     #[test]
     fn text_without_triggers_is_borrowed_unchanged(
-        input in "[^0-9@%=]*".prop_filter("no scheme separator", |text| !text.contains("://"))
+        // Digits of other scripts, `&` (entities) and non-ASCII (invisible characters, full-width
+        // forms) are triggers too, since normalising may reveal a match behind them.
+        input in "[\\x00-\\x7f&&[^0-9@%=&:]]*"
     ) {
         let output = scrub(&input);
         prop_assert!(
