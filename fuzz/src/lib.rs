@@ -101,6 +101,10 @@ pub fn ingest_wire(context: &mut IngestContext, sink: &mut BatchSink, wire: Wire
 
 /// The promise of "privacy at the door": every free-text column that is stored is already clean,
 /// so scrubbing it again changes nothing.
+///
+/// `props` is checked string by string as a reader decodes it, which is what the scrubber cleaned:
+/// its stored JSON text escapes control characters and quotes, so the text itself need not be a
+/// fixpoint (`{"a":"token=\u0008c"}` stores `token=\bc`).
 pub fn assert_stored_text_is_scrubbed(event: &Event<'_>) {
     let columns = [
         ("site", Some(&event.site)),
@@ -113,16 +117,40 @@ pub fn assert_stored_text_is_scrubbed(event: &Event<'_>) {
         ("text", event.text.as_ref()),
         ("field", event.field.as_ref()),
         ("value", event.value.as_ref()),
-        ("props", event.props.as_ref()),
     ];
     for (column, text) in columns {
         if let Some(text) = text {
-            let again = scrub(text);
-            assert!(
-                matches!(again, Cow::Borrowed(_)),
-                "stored {column} {text:?} still holds personal data: scrubbed again it is {again:?}"
-            );
+            assert_scrubbed(column, text);
         }
+    }
+    if let Some(props) = &event.props {
+        let value: serde_json::Value =
+            serde_json::from_str(props).expect("stored props are always JSON");
+        assert_json_scrubbed(&value);
+    }
+}
+
+fn assert_scrubbed(column: &str, text: &str) {
+    let again = scrub(text);
+    assert!(
+        matches!(again, Cow::Borrowed(_)),
+        "stored {column} {text:?} still holds personal data: scrubbed again it is {again:?}"
+    );
+}
+
+fn assert_json_scrubbed(value: &serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => assert_scrubbed("props string", text),
+        Value::Number(number) => assert_scrubbed("props number", &number.to_string()),
+        Value::Array(items) => items.iter().for_each(assert_json_scrubbed),
+        Value::Object(entries) => {
+            for (key, item) in entries {
+                assert_scrubbed("props key", key);
+                assert_json_scrubbed(item);
+            }
+        }
+        Value::Null | Value::Bool(_) => {}
     }
 }
 
