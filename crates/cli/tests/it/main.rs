@@ -4,6 +4,7 @@
 //! `HEATLAKE_TEST_S3_ENDPOINT`, else the tests start their own).
 
 mod analytics;
+mod attack;
 mod bad_input;
 mod collector;
 mod collector_crash;

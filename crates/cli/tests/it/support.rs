@@ -691,3 +691,110 @@ fn moto_server_program() -> Option<&'static str> {
         None
     }
 }
+
+/// One HTTP/1.1 answer: the status, the headers (names lower-case) and the body (de-chunked).
+#[derive(Debug, Clone)]
+pub struct HttpAnswer {
+    /// The status code.
+    pub status: u16,
+    /// `(name, value)` in the order received, names lower-case.
+    pub headers: Vec<(String, String)>,
+    /// The body, with any chunked transfer coding removed.
+    pub body: Vec<u8>,
+}
+
+/// One HTTP/1.1 exchange on a fresh connection to `address` (`127.0.0.1:PORT`), ended by
+/// `Connection: close`, bounded by `timeout` per read and write. `target` is sent as given (it
+/// must already be percent-encoded). A server may answer and close before the whole body was
+/// sent (a 413 while uploading): the answer is still read and returned; the error is returned
+/// only when no answer came at all.
+pub fn http_exchange(
+    address: &str,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout: Duration,
+) -> std::io::Result<HttpAnswer> {
+    let mut stream = TcpStream::connect(address)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {address}\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    ));
+    let sent = stream
+        .write_all(head.as_bytes())
+        .and_then(|()| stream.write_all(body));
+    let mut response = Vec::new();
+    let read = stream.read_to_end(&mut response);
+    if response.is_empty() {
+        sent?;
+        read?;
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "the connection closed without an answer",
+        ));
+    }
+    parse_http_answer(&response).ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "not an HTTP answer: {:?}",
+                String::from_utf8_lossy(&response[..response.len().min(200)])
+            ),
+        )
+    })
+}
+
+/// The status, headers and de-chunked body of a whole HTTP/1.1 response.
+fn parse_http_answer(response: &[u8]) -> Option<HttpAnswer> {
+    let head_end = response
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&response[..head_end]).ok()?;
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    let raw = &response[head_end + 4..];
+    let chunked = headers
+        .iter()
+        .any(|(name, value)| name == "transfer-encoding" && value.contains("chunked"));
+    let body = if chunked { dechunk(raw) } else { raw.to_vec() };
+    Some(HttpAnswer {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// The payload of a chunked body; what cannot be parsed is kept as it is.
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    loop {
+        let Some(line_end) = raw.windows(2).position(|window| window == b"\r\n") else {
+            body.extend_from_slice(raw);
+            return body;
+        };
+        let size_text = String::from_utf8_lossy(&raw[..line_end]);
+        let size_text = size_text.split(';').next().unwrap_or("").trim();
+        let Ok(size) = usize::from_str_radix(size_text, 16) else {
+            body.extend_from_slice(raw);
+            return body;
+        };
+        let start = line_end + 2;
+        if size == 0 || start + size > raw.len() {
+            body.extend_from_slice(&raw[start.min(raw.len())..(start + size).min(raw.len())]);
+            return body;
+        }
+        body.extend_from_slice(&raw[start..start + size]);
+        raw = &raw[(start + size + 2).min(raw.len())..];
+    }
+}
