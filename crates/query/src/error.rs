@@ -62,6 +62,41 @@ pub enum Error {
         /// The most rows accepted.
         rows_max: usize,
     },
+    /// A picture would have more pixels than [`crate::render::png::PICTURE_PIXELS_MAX`].
+    #[error(
+        "the picture would be {width_px}×{height_px} px, more than {pixels_max} pixels: narrow the question to the page's area (for example predicate=x < 4000 AND y < 8000)"
+    )]
+    PictureTooLarge {
+        /// Width it would have.
+        width_px: usize,
+        /// Height it would have.
+        height_px: usize,
+        /// The bound.
+        pixels_max: usize,
+    },
+    /// A function would build a value (or a batch of values) larger than its bound, or a series
+    /// would have more rows than its bound; refused before anything is allocated.
+    #[error(
+        "function `{function}` would produce {amount} {unit}, more than {limit} ({amount_max})"
+    )]
+    FunctionLimit {
+        /// The SQL function.
+        function: String,
+        /// What it would produce.
+        amount: u128,
+        /// `bytes`, `elements` or `rows`.
+        unit: &'static str,
+        /// The bound's name (`function_output_bytes_max`, `series_rows_max`).
+        limit: &'static str,
+        /// The bound.
+        amount_max: u64,
+    },
+    /// A scoped query spilled more to disk than its limit.
+    #[error("the query spilled more than its spill limit of {bytes} bytes to disk")]
+    SpillLimit {
+        /// The limit.
+        bytes: u64,
+    },
     /// Drawing a picture failed.
     #[error("rendering: {message}")]
     Render {

@@ -16,6 +16,9 @@ use crate::{Error, Result};
 const SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
 /// Largest side of a picture read or written, in px.
 pub const SIDE_PX_MAX: u32 = 16_384;
+/// Most pixels of a picture read or written (width × height): 32 Mi px, 128 MiB as RGBA, which
+/// holds a 1920 px wide page 16 384 px long. Checked before any pixel buffer is allocated.
+pub const PIXELS_MAX: usize = 32 * 1024 * 1024;
 
 fn crc32(parts: &[&[u8]]) -> u32 {
     static TABLE: std::sync::LazyLock<[u32; 256]> = std::sync::LazyLock::new(|| {
@@ -103,6 +106,11 @@ pub fn decode_rgba(bytes: &[u8]) -> Result<(usize, usize, Vec<u8>)> {
     if width == 0 || height == 0 || width > SIDE_PX_MAX || height > SIDE_PX_MAX {
         return Err(unreadable(format!(
             "{width}×{height} px is outside 1..={SIDE_PX_MAX} per side"
+        )));
+    }
+    if width as usize * height as usize > PIXELS_MAX {
+        return Err(unreadable(format!(
+            "{width}×{height} px is more than {PIXELS_MAX} pixels"
         )));
     }
     let channels = match colour {

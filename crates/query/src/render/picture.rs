@@ -11,12 +11,39 @@ use crate::analytics::scroll::{ScrollParams, scroll_depth};
 use crate::{Error, EventsSession, Result};
 
 /// The PNG heat picture of a page-mode heatmap over `screenshot` (if any), with the fold at the
-/// median viewport height of the page views in the heatmap's segment.
+/// median viewport height of the page views in the heatmap's segment: [`picture_drawing`], then
+/// [`PictureDrawing::render`] on tokio's blocking pool.
 pub async fn heat_picture(
     session: &EventsSession,
     params: &HeatmapParams,
     screenshot: Option<Vec<u8>>,
 ) -> Result<Vec<u8>> {
+    let drawing = picture_drawing(session, params, screenshot).await?;
+    off_runtime(move || drawing.render()).await
+}
+
+/// What a heat picture is drawn from: the answers of its questions, before any drawing.
+#[derive(Debug, Clone)]
+pub struct PictureDrawing {
+    cells: Vec<(i64, i64, f64)>,
+    options: PngOptions,
+}
+
+impl PictureDrawing {
+    /// Draws the picture: CPU-bound (up to [`super::png::PICTURE_PIXELS_MAX`] pixels), so run it
+    /// off the threads that serve requests ([`off_runtime`]).
+    pub fn render(&self) -> Result<Vec<u8>> {
+        render_heatmap_png(&self.cells, &self.options)
+    }
+}
+
+/// Runs the questions of a heat picture (the page-mode heatmap and the fold): async, the part
+/// to run under a query's limits.
+pub async fn picture_drawing(
+    session: &EventsSession,
+    params: &HeatmapParams,
+    screenshot: Option<Vec<u8>>,
+) -> Result<PictureDrawing> {
     if params.mode != HeatmapMode::Page {
         return Err(Error::InvalidParameter {
             parameter: "mode",
@@ -34,7 +61,21 @@ pub async fn heat_picture(
         fold_px,
         screenshot,
     };
-    render_heatmap_png(&cells, &options)
+    Ok(PictureDrawing { cells, options })
+}
+
+/// Runs `work` (drawing, decoding) on tokio's blocking pool, so that a picture never holds a
+/// thread that serves requests. The blocking pool itself is large: callers bound how many
+/// pictures draw at once (the read routes move their `concurrent_queries_max` permit into
+/// `work`, so it is held until the drawing ends even if the request is abandoned).
+pub async fn off_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| Error::Render {
+            message: format!("the drawing task ended without a picture: {error}"),
+        })?
 }
 
 /// The median viewport height of the page views in the heatmap's segment.

@@ -4,12 +4,19 @@
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{Int64Type, UInt64Type};
 
-use super::codec::{SIDE_PX_MAX, decode_rgba as decode, encode_rgba};
+use super::codec::{PIXELS_MAX, SIDE_PX_MAX, decode_rgba as decode, encode_rgba};
 use super::font::{draw_text, text_width};
 use crate::{Error, Result};
 
 /// Largest accepted screenshot, in bytes.
 pub const SCREENSHOT_BYTES_MAX: usize = 64 * 1024 * 1024;
+/// Most pixels of a heat picture (scale and legend included) or of a screenshot: a larger one
+/// is refused with [`Error::PictureTooLarge`] before anything is allocated.
+pub const PICTURE_PIXELS_MAX: usize = PIXELS_MAX;
+/// Most cells of the density grid a picture is smoothed on. Past it the grid is coarsened by a
+/// whole factor (cells of `bin_px × factor` px), so a small `bin_px` over a long page still
+/// draws, with less detail.
+pub const GRID_CELLS_MAX: usize = 1024 * 1024;
 /// Height of the legend strip under the map, in px.
 const LEGEND_PX: u32 = 44;
 /// Width of the px scale left of the map, in px.
@@ -207,16 +214,36 @@ pub fn render_heatmap_png(cells: &[(i64, i64, f64)], options: &PngOptions) -> Re
         .width_px
         .map(|w| w as usize)
         .or(screenshot.as_ref().map(|s| s.width))
-        .unwrap_or(cells_wide * bin)
+        .unwrap_or(cells_wide.saturating_mul(bin))
         .clamp(1, SIDE_PX_MAX as usize);
     let map_height = screenshot
         .as_ref()
-        .map_or(cells_high * bin, |s| s.height.max(cells_high * bin))
+        .map_or(cells_high.saturating_mul(bin), |s| {
+            s.height.max(cells_high.saturating_mul(bin))
+        })
         .clamp(1, SIDE_PX_MAX as usize);
+    let (width, height) = (
+        SCALE_PX as usize + map_width,
+        map_height + LEGEND_PX as usize,
+    );
+    if width * height > PICTURE_PIXELS_MAX {
+        return Err(Error::PictureTooLarge {
+            width_px: width,
+            height_px: height,
+            pixels_max: PICTURE_PIXELS_MAX,
+        });
+    }
+    // Cells of `bin × factor` px keep the grid (and its blurred copy) within GRID_CELLS_MAX.
+    let factor = (1..)
+        .find(|factor| {
+            map_width.div_ceil(bin * factor) * map_height.div_ceil(bin * factor) <= GRID_CELLS_MAX
+        })
+        .expect("a factor of map_width × map_height cells fits");
+    let bin = bin * factor;
     let (grid_w, grid_h) = (map_width.div_ceil(bin), map_height.div_ceil(bin));
     let mut grid = vec![0.0; grid_w * grid_h];
     for &(x, y, events) in cells {
-        let (x, y) = (x as usize, y as usize);
+        let (x, y) = (x as usize / factor, y as usize / factor);
         if x < grid_w && y < grid_h {
             grid[y * grid_w + x] += events;
         }
@@ -225,8 +252,6 @@ pub fn render_heatmap_png(cells: &[(i64, i64, f64)], options: &PngOptions) -> Re
     let peak = grid.iter().copied().fold(0.0, f64::max);
 
     let left = SCALE_PX as usize;
-    let width = left + map_width;
-    let height = map_height + LEGEND_PX as usize;
     let mut canvas = Canvas::new(width, height, [255, 255, 255, 255]);
     if let Some(shot) = &screenshot {
         for y in 0..shot.height.min(map_height) {

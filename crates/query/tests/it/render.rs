@@ -185,3 +185,76 @@ async fn the_fixture_page_and_its_report() {
     );
     assert_eq!(html.matches("<polyline").count(), 1);
 }
+
+/// Regression: one click far down and right at `bin_px=1` made the picture 16 424×16 428 px,
+/// allocated (about 1 GiB of canvas and 4 GiB of grid) before anything was checked.
+#[test]
+fn a_far_click_is_refused_before_the_canvas_is_allocated() {
+    let options = PngOptions {
+        bin_px: 1,
+        ..PngOptions::default()
+    };
+    let error = render_heatmap_png(&[(10, 10, 3.0), (999_999, 999_999, 1.0)], &options)
+        .expect_err("a 16 424×16 428 px picture is past the bound");
+    assert_eq!(
+        error.to_string(),
+        "the picture would be 16424×16428 px, more than 33554432 pixels: narrow the question \
+         to the page's area (for example predicate=x < 4000 AND y < 8000)"
+    );
+}
+
+/// A small `bin_px` over a long page still draws, on a grid coarsened to `GRID_CELLS_MAX`.
+#[test]
+fn a_long_page_at_bin_1_draws_on_a_coarser_grid() {
+    let cells = [(1_900, 15_990, 40.0), (10, 10, 1.0)];
+    let options = PngOptions {
+        bin_px: 1,
+        ..PngOptions::default()
+    };
+    let bytes = render_heatmap_png(&cells, &options).unwrap();
+    let (width, height, pixels) = decode_rgba(&bytes).unwrap();
+    assert_eq!((width, height), (SCALE_PX + 1_901, 15_991 + LEGEND_PX));
+    let (x, y) = hottest(width, height, &pixels);
+    assert!(
+        x + 20 >= SCALE_PX + 1_900 && y + 20 >= 15_990,
+        "hottest at {x},{y}"
+    );
+}
+
+/// A PNG whose header declares `width` × `height` px and whose data is a few zero bytes.
+fn declared_png(width: u32, height: u32) -> Vec<u8> {
+    use std::io::Write;
+    let mut png = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
+    let mut chunk = |kind: &[u8; 4], data: &[u8]| {
+        png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        png.extend_from_slice(kind);
+        png.extend_from_slice(data);
+        png.extend_from_slice(&[0; 4]);
+    };
+    let mut header = Vec::new();
+    header.extend_from_slice(&width.to_be_bytes());
+    header.extend_from_slice(&height.to_be_bytes());
+    header.extend_from_slice(&[8, 6, 0, 0, 0]);
+    chunk(b"IHDR", &header);
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(&[0; 64]).unwrap();
+    chunk(b"IDAT", &encoder.finish().unwrap());
+    chunk(b"IEND", &[]);
+    png
+}
+
+/// Regression: the decoder sized its buffers from the declared width × height (up to
+/// 16 384 × 16 384 px, 1 GiB raw and 1 GiB RGBA) before checking the pixel count.
+#[test]
+fn a_screenshot_declaring_too_many_pixels_is_refused_from_its_header() {
+    let error = decode_rgba(&declared_png(16_384, 16_384)).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid screenshot: not a readable PNG: 16384×16384 px is more than 33554432 pixels"
+    );
+    let error = decode_rgba(&declared_png(4, 4)).unwrap_err();
+    assert!(
+        error.to_string().ends_with("the image data is short"),
+        "{error}"
+    );
+}
