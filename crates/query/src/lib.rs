@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 pub mod analytics;
+pub mod bounded;
 mod error;
 pub mod output;
 mod provider;
@@ -28,6 +29,7 @@ pub mod scoped;
 mod session;
 pub mod snapshot;
 
+pub use bounded::FunctionLimits;
 pub use error::{Error, Result};
 pub use scoped::{ScopeLimits, ScopedSession};
 pub use session::{EVENTS_TABLE, EventsSession, QueryOptions};

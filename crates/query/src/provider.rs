@@ -35,7 +35,7 @@ use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, Pa
 use datafusion::datasource::table_schema::TableSchema;
 use datafusion::error::Result as DfResult;
 use datafusion::execution::object_store::ObjectStoreUrl;
-use datafusion::logical_expr::utils::conjunction;
+use datafusion::logical_expr::utils::split_conjunction;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_optimizer::pruning::PruningPredicateBuilder;
 use datafusion::physical_plan::ExecutionPlan;
@@ -130,21 +130,18 @@ impl SnapshotTable {
 
     /// The files the filters may need: all, less those whose partition values or statistics
     /// rule every row out.
+    ///
+    /// Each conjunct prunes on its own, so one that cannot become a pruning predicate leaves
+    /// the others in force; above all a read scope's `site IN (...)`, so that another site's
+    /// files are never opened (their rows would otherwise reach the operators below the
+    /// scope's filter, and an error raised on one of them, such as a failed cast, quotes it).
     fn candidate_files(&self, state: &dyn Session, filters: &[Expr]) -> DfResult<Vec<usize>> {
-        let all: Vec<usize> = (0..self.files.len()).collect();
-        let Some(predicate) = conjunction(filters.iter().cloned()) else {
-            return Ok(all);
-        };
+        let mut keep = vec![true; self.files.len()];
+        let conjuncts: Vec<&Expr> = filters.iter().flat_map(split_conjunction).collect();
+        if conjuncts.is_empty() {
+            return Ok((0..self.files.len()).collect());
+        }
         let df_schema = self.schema.clone().to_dfschema()?;
-        let Ok(physical) = state.create_physical_expr(predicate, &df_schema) else {
-            return Ok(all);
-        };
-        let Some(pruning) = PruningPredicateBuilder::new()
-            .with_file_schema(self.schema.clone())
-            .build(physical)
-        else {
-            return Ok(all);
-        };
         let statistics = PrunableStatistics::new(
             self.files
                 .iter()
@@ -152,8 +149,21 @@ impl SnapshotTable {
                 .collect(),
             self.schema.clone(),
         );
-        let keep = pruning.prune(&statistics)?;
-        Ok(all.into_iter().filter(|&index| keep[index]).collect())
+        for conjunct in conjuncts {
+            let Ok(physical) = state.create_physical_expr(conjunct.clone(), &df_schema) else {
+                continue;
+            };
+            let Some(pruning) = PruningPredicateBuilder::new()
+                .with_file_schema(self.schema.clone())
+                .build(physical)
+            else {
+                continue;
+            };
+            for (keep, kept) in keep.iter_mut().zip(pruning.prune(&statistics)?) {
+                *keep &= kept;
+            }
+        }
+        Ok((0..self.files.len()).filter(|&index| keep[index]).collect())
     }
 }
 

@@ -7,6 +7,10 @@
 //! views) goes through the filter. Nothing else is registered: no `information_schema`, no
 //! URL tables, no file-reading table functions. Statements that are not queries (DDL, DML
 //! including `COPY`, `SET` and other statements) are refused before planning ends.
+//!
+//! What a query may use outside its memory pool is bounded too: spill files
+//! ([`ScopeLimits::spill_bytes_max`]) and the values of functions that build large values
+//! ([`crate::bounded`], [`ScopeLimits::functions`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,7 +24,12 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use deltalake::DeltaTable;
 use heatlake_table::TableLocation;
 
+use crate::bounded::FunctionLimits;
 use crate::{Error, EventsSession, QueryOptions, Result};
+
+/// What DataFusion 55's disk manager says when a spill passes the temp directory bound (it
+/// returns an `io::Error` with this text, no variant to match).
+const SPILL_LIMIT_MESSAGE: &str = "disk space during the spilling process has exceeded";
 
 /// Limits of one scoped query.
 #[derive(Debug, Clone)]
@@ -30,6 +39,11 @@ pub struct ScopeLimits {
     /// Memory the session's operators may hold at once; sorts and aggregations spill to disk
     /// past it, other operators fail. Default 512 MiB.
     pub memory_bytes_max: usize,
+    /// Bytes the session's operators may spill to disk at once; past it the query fails with
+    /// [`Error::SpillLimit`]. Default 1 GiB (DataFusion's own default is 100 GiB per session).
+    pub spill_bytes_max: u64,
+    /// Bounds of the functions that build values outside the memory pool.
+    pub functions: FunctionLimits,
 }
 
 impl Default for ScopeLimits {
@@ -37,6 +51,8 @@ impl Default for ScopeLimits {
         Self {
             query_time_max: Duration::from_secs(30),
             memory_bytes_max: 512 * 1024 * 1024,
+            spill_bytes_max: 1024 * 1024 * 1024,
+            functions: FunctionLimits::default(),
         }
     }
 }
@@ -74,9 +90,11 @@ impl ScopedSession {
         check_sites(sites)?;
         let runtime = RuntimeEnvBuilder::new()
             .with_memory_pool(Arc::new(FairSpillPool::new(limits.memory_bytes_max)))
+            .with_max_temp_directory_size(limits.spill_bytes_max)
             .build_arc()?;
         let events =
             EventsSession::from_table(table, location, options, Some(sites), Some(runtime)).await?;
+        crate::bounded::register(events.context(), limits.functions)?;
         Ok(Self {
             events,
             sites: sites.to_vec(),
@@ -131,10 +149,36 @@ impl ScopedSession {
     }
 
     fn classify(&self, error: DataFusionError) -> Error {
-        if let DataFusionError::ResourcesExhausted(message) = error.find_root() {
-            return Error::MemoryLimit {
-                bytes: self.limits.memory_bytes_max,
-                message: message.clone(),
+        match error.find_root() {
+            DataFusionError::ResourcesExhausted(message) => {
+                return Error::MemoryLimit {
+                    bytes: self.limits.memory_bytes_max,
+                    message: message.clone(),
+                };
+            }
+            DataFusionError::External(inner) => {
+                if let Some(Error::FunctionLimit {
+                    function,
+                    amount,
+                    unit,
+                    limit,
+                    amount_max,
+                }) = inner.downcast_ref::<Error>()
+                {
+                    return Error::FunctionLimit {
+                        function: function.clone(),
+                        amount: *amount,
+                        unit: *unit,
+                        limit: *limit,
+                        amount_max: *amount_max,
+                    };
+                }
+            }
+            _ => {}
+        }
+        if error.to_string().contains(SPILL_LIMIT_MESSAGE) {
+            return Error::SpillLimit {
+                bytes: self.limits.spill_bytes_max,
             };
         }
         Error::DataFusion(error)

@@ -155,7 +155,10 @@ async fn a_query_past_its_time_limit_is_cancelled() {
     };
     let (_directory, session, _) = scoped(&["one.example"], limits).await;
     let error = session
-        .collect("SELECT count(*) FROM generate_series(1, 100000000000)")
+        .collect(
+            "SELECT max(a.value + b.value) FROM generate_series(1, 1000000) a \
+             CROSS JOIN generate_series(1, 1000000) b",
+        )
         .await
         .err()
         .unwrap();
@@ -185,4 +188,67 @@ async fn a_query_past_its_memory_limit_fails_clearly() {
             .starts_with("the query needed more than its memory limit of 262144 bytes"),
         "{error}"
     );
+}
+
+/// Regression: a session's spill had DataFusion's default bound, 100 GiB per session, and every
+/// request makes a session.
+#[tokio::test]
+async fn a_query_past_its_spill_limit_fails_clearly() {
+    let sorting = "SELECT max(r) FROM (SELECT row_number() OVER (ORDER BY value DESC) AS r \
+                   FROM generate_series(1, 3000000))";
+    let limits = ScopeLimits {
+        memory_bytes_max: 4 * 1024 * 1024,
+        spill_bytes_max: 64 * 1024,
+        ..ScopeLimits::default()
+    };
+    let (_directory, session, _) = scoped(&["one.example"], limits).await;
+    let error = session.collect(sorting).await.err().unwrap();
+    assert!(
+        matches!(error, Error::SpillLimit { bytes: 65_536 }),
+        "{error}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "the query spilled more than its spill limit of 65536 bytes to disk"
+    );
+    // With room to spill, the same sort answers.
+    let roomy = ScopeLimits {
+        memory_bytes_max: 4 * 1024 * 1024,
+        ..ScopeLimits::default()
+    };
+    let (_directory, session, _) = scoped(&["one.example"], roomy).await;
+    assert_eq!(rows(&session.collect(sorting).await.unwrap()), ["3000000"]);
+}
+
+/// Regression: `repeat`, `range` and the like built their whole value (GBs) outside the memory
+/// pool, the constant ones already while planning.
+#[tokio::test]
+async fn functions_building_large_values_are_refused_before_they_build() {
+    let (_directory, session, _) = scoped(&["one.example"], ScopeLimits::default()).await;
+    let error = session
+        .collect("SELECT length(repeat('x', 2000000000))")
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(
+        error.to_string(),
+        "function `repeat` would produce 2000000000 bytes, more than function_output_bytes_max (67108864)"
+    );
+    assert!(matches!(error, Error::FunctionLimit { .. }), "{error}");
+    // Planning alone (where constants are folded) is refused the same way, or leaves the call
+    // for the run: either way nothing is built.
+    let error = session
+        .collect("SELECT count(*) FROM generate_series(1, 1000000000000)")
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(
+        error.to_string(),
+        "function `generate_series` would produce 1000000000000 rows, more than series_rows_max (100000000)"
+    );
+    let small = session
+        .collect("SELECT length(repeat('ab', 1000)), cardinality(range(10))")
+        .await
+        .unwrap();
+    assert_eq!(rows(&small), ["2000|10"]);
 }
