@@ -1,9 +1,10 @@
 //! Segments: which events and page views a question looks at.
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use datafusion::sql::sqlparser::ast::Expr;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
-use datafusion::sql::sqlparser::tokenizer::Token;
+use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 use serde::{Deserialize, Serialize};
 
 use super::{invalid, literal};
@@ -153,6 +154,11 @@ impl Segment {
 }
 
 /// Parses `text` as exactly one SQL expression and prints it back from its syntax tree.
+///
+/// The printer does not escape every kind of literal (sqlparser 0.62 prints `N'a''b'` as
+/// `N'a'b'`), so a printed predicate could end its own parentheses and add conditions of its
+/// own. The printed text is therefore parsed again and must be the same tree and print the
+/// same, and hold no comment; anything else is refused.
 pub(crate) fn parse_predicate(text: &str) -> Result<String> {
     if text.len() > PREDICATE_BYTES_MAX {
         return invalid(
@@ -160,6 +166,21 @@ pub(crate) fn parse_predicate(text: &str) -> Result<String> {
             format!("longer than {PREDICATE_BYTES_MAX} bytes"),
         );
     }
+    let expression = parse_one_expression(text)?;
+    let printed = expression.to_string();
+    let reads_back = parse_one_expression(&printed)
+        .is_ok_and(|again| again == expression && again.to_string() == printed);
+    if !reads_back || has_comment(&printed) {
+        return invalid(
+            "predicate",
+            "it does not print back as the same expression (a literal kind whose quotes are \
+             not escaped, such as N'...' with a quote in it): write it with plain '...' strings",
+        );
+    }
+    Ok(printed)
+}
+
+fn parse_one_expression(text: &str) -> Result<Expr> {
     let dialect = GenericDialect {};
     let mut parser = match Parser::new(&dialect).try_with_sql(text) {
         Ok(parser) => parser,
@@ -176,7 +197,24 @@ pub(crate) fn parse_predicate(text: &str) -> Result<String> {
             format!("one expression expected, found more at {}", next.token),
         );
     }
-    Ok(expression.to_string())
+    Ok(expression)
+}
+
+/// Whether `text` holds a comment token (which, inside a larger statement, would hide what
+/// follows the predicate).
+fn has_comment(text: &str) -> bool {
+    Tokenizer::new(&GenericDialect {}, text)
+        .tokenize()
+        .map_or(true, |tokens| {
+            tokens.iter().any(|token| {
+                matches!(
+                    token,
+                    Token::Whitespace(
+                        Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_)
+                    )
+                )
+            })
+        })
 }
 
 fn parse_instant(parameter: &'static str, text: &str) -> Result<DateTime<Utc>> {
@@ -234,6 +272,69 @@ mod tests {
             let error = parse_predicate(bad).unwrap_err().to_string();
             assert!(error.contains("predicate"), "{bad}: {error}");
         }
+    }
+
+    /// The predicate as the questions place it, `(<predicate>) AND marker = 1`, must parse
+    /// back as exactly that: the predicate's own tree, then the question's condition.
+    fn stays_in_its_parentheses(original: &str, printed: &str) {
+        let sql = format!("SELECT 1 FROM events WHERE ({printed}) AND marker = 1");
+        let statements = Parser::parse_sql(&GenericDialect {}, &sql).unwrap();
+        let where_clause = match &statements[..] {
+            [datafusion::sql::sqlparser::ast::Statement::Query(query)] => match &*query.body {
+                datafusion::sql::sqlparser::ast::SetExpr::Select(select) => {
+                    select.selection.clone().unwrap()
+                }
+                other => panic!("{other}"),
+            },
+            other => panic!("{other:?}"),
+        };
+        let expected = Expr::BinaryOp {
+            left: Box::new(Expr::Nested(Box::new(
+                parse_one_expression(original).unwrap(),
+            ))),
+            op: datafusion::sql::sqlparser::ast::BinaryOperator::And,
+            right: Box::new(parse_one_expression("marker = 1").unwrap()),
+        };
+        assert_eq!(where_clause, expected, "{original} printed as {printed}");
+    }
+
+    /// Regression: `N'...'` literals printed their content unescaped, so a quote in one ended
+    /// the literal and the rest of the value became conditions of the question.
+    #[test]
+    fn a_predicate_never_leaves_its_parentheses() {
+        let breakout = "path = N'a'') OR (site <> ''x'";
+        let error = parse_predicate(breakout).unwrap_err().to_string();
+        assert!(
+            error.starts_with("invalid predicate: it does not print back"),
+            "{error}"
+        );
+        let kinds = [
+            "path = N'ab'",
+            "path = N'a''b'",
+            r"path = E'a\'b'",
+            r"path = E'a\\'",
+            r"path = E'\x27) OR (1=1'",
+            "path = X'4142'",
+            "path = X'41''42'",
+            "path = $$a'b$$",
+            "path = $t$a$$') OR (1=1$t$",
+            r"path = U&'d\0061t\+000061'",
+            "path = U&'a''b'",
+            "path = 'a''b' -- c",
+            "path = 'a' /* c */",
+            "x = - -1",
+            "path = B'01'",
+            "path = R'a'",
+            "path = \"a'b\"",
+        ];
+        for text in kinds {
+            match parse_predicate(text) {
+                Ok(printed) => stays_in_its_parentheses(text, &printed),
+                Err(error) => assert!(error.to_string().contains("predicate"), "{text}: {error}"),
+            }
+        }
+        assert_eq!(parse_predicate("path = N'ab'").unwrap(), "path = N'ab'");
+        assert_eq!(parse_predicate("path = $$a'b$$").unwrap(), "path = $$a'b$$");
     }
 
     #[test]
