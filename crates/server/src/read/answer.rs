@@ -160,7 +160,7 @@ pub fn encode(
                 arrow::csv::WriterBuilder::new()
                     .with_header(index == 0)
                     .build(&mut body)
-                    .write(batch)
+                    .write(&neutralise_formulas(batch).map_err(encoding)?)
                     .map_err(encoding)?;
                 check_bytes(body.len(), bytes_max)?;
             }
@@ -185,6 +185,57 @@ pub fn encode(
     }
     check_bytes(body.len(), bytes_max)?;
     Ok(respond(format, version, body))
+}
+
+/// First characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// `batch` with every text cell that a spreadsheet would run as a formula prefixed with `'`, so
+/// that it opens as text: a CSV answer can carry what visitors typed (element texts, paths,
+/// referrers). Only text columns change (as Utf8); numbers never do, so `-1` stays `-1`.
+fn neutralise_formulas(batch: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> {
+    use arrow::array::{Array, ArrayRef, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    let needs_quote = |text: &str| text.starts_with(FORMULA_STARTS);
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    for (column, field) in batch.columns().iter().zip(batch.schema().fields()) {
+        let is_text = matches!(
+            field.data_type(),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        ) || matches!(field.data_type(), DataType::Dictionary(_, value)
+                if matches!(**value, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View));
+        if !is_text {
+            columns.push(column.clone());
+            fields.push(field.clone());
+            continue;
+        }
+        let text = arrow::compute::cast(column, &DataType::Utf8)?;
+        let text = text
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .expect("cast to Utf8 gives a StringArray");
+        let quoted: StringArray = text
+            .iter()
+            .map(|cell| {
+                cell.map(|cell| {
+                    if needs_quote(cell) {
+                        Cow::Owned(format!("'{cell}"))
+                    } else {
+                        Cow::Borrowed(cell)
+                    }
+                })
+            })
+            .collect();
+        columns.push(std::sync::Arc::new(quoted));
+        fields.push(std::sync::Arc::new(Field::new(
+            field.name(),
+            DataType::Utf8,
+            field.is_nullable(),
+        )));
+    }
+    RecordBatch::try_new(std::sync::Arc::new(Schema::new(fields)), columns)
 }
 
 /// The response: body, content type and the table version header.
@@ -265,8 +316,8 @@ fn internal(message: String) -> ApiError {
 }
 
 /// Maps the query layer's errors to HTTP: bad parameters and SQL 400, unknown page, version or
-/// table 404, time limit 408, memory and row limits 413, anything else 500 (a message, never a
-/// backtrace).
+/// table 404, time limit 408, memory, spill, row, function-output and picture limits 413,
+/// anything else 500 (a message, never a backtrace).
 pub fn query_error(limits: &ReadsConfig) -> impl Fn(QueryError) -> ApiError + '_ {
     move |error| {
         let message = match &error {
@@ -322,7 +373,28 @@ pub fn query_error(limits: &ReadsConfig) -> impl Fn(QueryError) -> ApiError + '_
                     "the answer has more than answer_rows_max ({rows_max}) rows: narrow the question or add LIMIT"
                 ),
             ),
-            QueryError::Render { .. } => ApiError::bad_request(message),
+            QueryError::SpillLimit { bytes } => named_limit(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "memory_limit",
+                "query_spill_bytes_max",
+                format!(
+                    "the query needed more than query_memory_bytes_max ({} bytes) in memory and query_spill_bytes_max ({bytes} bytes) on disk",
+                    limits.query_memory_bytes_max
+                ),
+            ),
+            QueryError::FunctionLimit { limit, .. } => {
+                named_limit(StatusCode::PAYLOAD_TOO_LARGE, "too_large", limit, message)
+            }
+            QueryError::PictureTooLarge { .. } => named_limit(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "picture_pixels_max",
+                message,
+            ),
+            QueryError::Render { .. } => {
+                tracing::warn!(error = %message, "drawing a picture failed");
+                internal(message)
+            }
             QueryError::DataFusion(inner) if is_users_mistake(&inner) => {
                 ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", message)
             }

@@ -163,9 +163,11 @@ impl Reader {
             .table(version)
             .await
             .map_err(answer::query_error(&self.limits))?;
+        // Spill and function bounds: the query crate's defaults until `[reads]` names them.
         let limits = ScopeLimits {
             query_time_max: Duration::from_millis(self.limits.query_time_max_ms),
             memory_bytes_max: self.limits.query_memory_bytes_max,
+            ..ScopeLimits::default()
         };
         ScopedSession::from_table(
             &table,

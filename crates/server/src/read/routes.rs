@@ -14,7 +14,7 @@ use heatlake_query::analytics::funnel::funnel;
 use heatlake_query::analytics::heatmap::{HeatmapMode, heatmap};
 use heatlake_query::analytics::scroll::scroll_depth;
 use heatlake_query::output::collect_rows_max;
-use heatlake_query::render::picture::heat_picture;
+use heatlake_query::render::picture::{off_runtime, picture_drawing};
 use serde::Deserialize;
 
 use super::answer::{Format, Part, encode, query_error, respond};
@@ -52,7 +52,8 @@ struct Prepared<'a> {
     reader: &'a Reader,
     format: Format,
     session: ScopedSession,
-    _permit: tokio::sync::OwnedSemaphorePermit,
+    /// Held until the answer is built (moved into the drawing of a picture).
+    permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 async fn prepare<'a>(
@@ -72,7 +73,7 @@ async fn prepare<'a>(
         reader,
         format,
         session,
-        _permit: permit,
+        permit,
     })
 }
 
@@ -124,11 +125,21 @@ async fn get_heatmap(
             };
             let prepared = prepare(reader, &headers, &grant, &query, &params.site, offered).await?;
             if prepared.format == Format::Png {
-                let session = &prepared.session;
-                let picture = session
-                    .run_limited(heat_picture(session.events(), &params, None))
+                let Prepared {
+                    session, permit, ..
+                } = prepared;
+                let drawing = session
+                    .run_limited(picture_drawing(session.events(), &params, None))
                     .await
                     .map_err(query_error(reader.limits()))?;
+                // Drawn on the blocking pool; the permit goes with it, so at most
+                // concurrent_queries_max pictures draw at once, even if this request is dropped.
+                let picture = off_runtime(move || {
+                    let _permit = permit;
+                    drawing.render()
+                })
+                .await
+                .map_err(query_error(reader.limits()))?;
                 return Ok(respond(Format::Png, session.events().version(), picture));
             }
             prepared
@@ -309,7 +320,7 @@ async fn post_sql(
                 reader,
                 format,
                 session,
-                _permit: permit,
+                permit,
             };
             prepared
                 .answer(&["result"], async |session| {

@@ -16,6 +16,7 @@ mod limits;
 mod observe;
 mod pixel_optout;
 mod read;
+mod read_limits;
 mod read_support;
 mod serve;
 mod support;
