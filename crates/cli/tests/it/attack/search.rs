@@ -207,7 +207,7 @@ pub(super) fn haystacks(
             .iter()
             .map(|id| registry.describe(*id, cases, ips))
             .collect::<Vec<_>>();
-        let probe = (probes.len() == 1).then(|| probes[0]);
+        let probe = probes.first().copied().filter(|_| probes.len() == 1);
         let place = if probes.len() == 1 {
             format!("HTTP {status} answer to [{}]", who[0])
         } else {
