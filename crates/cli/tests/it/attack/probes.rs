@@ -154,13 +154,16 @@ pub(super) fn with(mut event: Map<String, Value>, field: &str, value: Value) -> 
     Value::Object(event)
 }
 
+/// A probe's id and the wire event that carries it.
+pub(super) type EventProbe = (u64, Value);
+
 /// The `/v1/events` events of a string case: those that should be stored (sent as one batch)
 /// and those whose refusal is the point (each sent alone).
 pub(super) fn event_probes(
     registry: &mut Registry,
     case_index: usize,
     text: &str,
-) -> (Vec<(u64, Value)>, Vec<(u64, Value)>) {
+) -> (Vec<EventProbe>, Vec<EventProbe>) {
     let embedded = Value::from(format!("{EMBEDDING_URL}{text}"));
     let text_value = Value::from(text);
     let stored_ways = [
