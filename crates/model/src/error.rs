@@ -7,6 +7,77 @@ use crate::privacy::scrub::scrub;
 /// Most characters of a value shown in a [`ValidationError::Field`].
 const SHOWN_CHARS_MAX: usize = 60;
 
+/// `text` (a message or value that may quote what a client sent) as an error may show it:
+/// scrubbed like a stored value. Messages often quote with Rust's or JSON's escapes (`"4111\t1111
+/// ..."`, `\u{a0}`), which would hide a separator from the scrubber, so escapes are read back
+/// first, and control characters are escaped again after scrubbing.
+pub fn shown_text(text: &str) -> String {
+    let unescaped = unescape(text);
+    let scrubbed = scrub(&unescaped);
+    let mut shown = String::with_capacity(scrubbed.len());
+    for character in scrubbed.chars() {
+        if character.is_control() {
+            shown.extend(character.escape_debug());
+        } else {
+            shown.push(character);
+        }
+    }
+    shown
+}
+
+/// `text` with the escapes of Rust's `{:?}` and JSON strings (`\t \n \r \0 \\ \" \'`,
+/// `\u{XXXX}`, `\uXXXX`) read back; anything else is kept as written.
+fn unescape(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('\\') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(index) = rest.find('\\') {
+        out.push_str(&rest[..index]);
+        let after = &rest[index + 1..];
+        let (decoded, used) = match after.as_bytes().first() {
+            Some(b't') => (Some('\t'), 1),
+            Some(b'n') => (Some('\n'), 1),
+            Some(b'r') => (Some('\r'), 1),
+            Some(b'0') => (Some('\0'), 1),
+            Some(b'\\') => (Some('\\'), 1),
+            Some(b'"') => (Some('"'), 1),
+            Some(b'\'') => (Some('\''), 1),
+            Some(b'u') => unicode_escape(&after[1..]).map_or((None, 0), |(c, n)| (Some(c), n + 1)),
+            _ => (None, 0),
+        };
+        match decoded {
+            Some(character) => {
+                out.push(character);
+                rest = &after[used..];
+            }
+            None => {
+                out.push('\\');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
+/// The character of `{XXXX}` or `XXXX` (hex) at the start of `text`, and the bytes it took.
+fn unicode_escape(text: &str) -> Option<(char, usize)> {
+    let (hex, used) = match text.strip_prefix('{') {
+        Some(braced) => {
+            let end = braced.find('}')?;
+            (&braced[..end], end + 2)
+        }
+        None => (text.get(..4)?, 4),
+    };
+    if hex.is_empty() || hex.len() > 6 {
+        return None;
+    }
+    let code = u32::from_str_radix(hex, 16).ok()?;
+    Some((char::from_u32(code)?, used))
+}
+
 /// Result of model operations.
 pub type Result<T, E = ValidationError> = std::result::Result<T, E>;
 
@@ -39,7 +110,7 @@ impl ValidationError {
     /// A field error; `value` is shown scrubbed ([`scrub`]), then shortened to at most 60
     /// characters, so a 400 answer never echoes a card number or an address it was sent.
     pub fn field(field: &'static str, value: impl fmt::Display, rule: impl Into<String>) -> Self {
-        let mut shown = scrub(&value.to_string()).into_owned();
+        let mut shown = shown_text(&value.to_string());
         if shown.chars().count() > SHOWN_CHARS_MAX {
             shown = shown.chars().take(SHOWN_CHARS_MAX - 3).collect::<String>() + "...";
         }
@@ -54,7 +125,7 @@ impl ValidationError {
     /// (`invalid type: string "4111 1111 1111 1111"`), so it is scrubbed ([`scrub`]).
     pub fn malformed(message: impl AsRef<str>) -> Self {
         Self::Malformed {
-            message: scrub(message.as_ref()).into_owned(),
+            message: shown_text(message.as_ref()),
         }
     }
 
@@ -64,5 +135,24 @@ impl ValidationError {
             Self::Field { field, .. } => Some(field),
             Self::Malformed { .. } => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaped_separators_do_not_hide_a_card_from_errors() {
+        for quoted in [
+            r#"string "4111\t1111\t1111\t1111""#,
+            r#""4111\u{a0}1111\u{a0}1111\u{a0}1111""#,
+            r#""4111\n1111\n1111\n1111""#,
+            r#""4111\u00a01111\u00a01111\u00a01111""#,
+        ] {
+            let shown = shown_text(quoted);
+            assert!(!shown.contains("4111"), "{quoted} -> {shown}");
+        }
+        assert_eq!(shown_text(r"a\tb \q"), "a\\tb \\q");
     }
 }

@@ -269,12 +269,8 @@ fn describe_decode_error(line: &[u8]) -> ValidationError {
         Ok(_) => {
             // Accepted field by field but not as a whole: trailing characters after the object.
             return match deserializer.end() {
-                Err(error) => ValidationError::Malformed {
-                    message: error.to_string(),
-                },
-                Ok(()) => ValidationError::Malformed {
-                    message: "not a single JSON object".to_owned(),
-                },
+                Err(error) => ValidationError::malformed(error.to_string()),
+                Ok(()) => ValidationError::malformed("not a single JSON object"),
             };
         }
         Err(error) => error,
@@ -286,24 +282,22 @@ fn describe_decode_error(line: &[u8]) -> ValidationError {
         .iter()
         .find(|name| text.starts_with(&format!("unknown field `{name}`")))
     {
-        return ValidationError::Malformed {
-            message: format!("field `{field}` is derived by the server and may not be sent"),
-        };
+        return ValidationError::malformed(format!(
+            "field `{field}` is derived by the server and may not be sent"
+        ));
     }
     if text.starts_with("unknown field") {
         let name = text.split('`').nth(1).unwrap_or("?");
-        return ValidationError::Malformed {
-            message: format!(
-                "unknown field `{name}` (wire format v{WIRE_VERSION}; see docs/wire-format.md)"
-            ),
-        };
+        return ValidationError::malformed(format!(
+            "unknown field `{name}` (wire format v{WIRE_VERSION}; see docs/wire-format.md)"
+        ));
     }
     let message = if path.is_empty() || path == "." {
         text
     } else {
         format!("field `{path}`: {text}")
     };
-    ValidationError::Malformed { message }
+    ValidationError::malformed(message)
 }
 
 #[cfg(test)]

@@ -43,28 +43,24 @@ impl RrwebBatch {
     /// mapped event copies, are held to the wire format's bounds here rather than after mapping.
     pub fn decode_within(body: &[u8], bounds: &DecodeBounds) -> Result<Self, ValidationError> {
         check_json(body, &bounds.json).map_err(|error| match error {
-            ValidationError::Malformed { message } => ValidationError::Malformed {
-                message: format!("rrweb batch: {message}"),
-            },
+            ValidationError::Malformed { message } => {
+                ValidationError::malformed(format!("rrweb batch: {message}"))
+            }
             other => other,
         })?;
         let mut deserializer = serde_json::Deserializer::from_slice(body);
         let batch: Self = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
             let path = error.path().to_string();
             let inner = error.into_inner();
-            ValidationError::Malformed {
-                message: if path.is_empty() || path == "." {
-                    format!("rrweb batch: {inner}")
-                } else {
-                    format!("rrweb batch: field `{path}`: {inner}")
-                },
-            }
+            ValidationError::malformed(if path.is_empty() || path == "." {
+                format!("rrweb batch: {inner}")
+            } else {
+                format!("rrweb batch: field `{path}`: {inner}")
+            })
         })?;
         deserializer
             .end()
-            .map_err(|error| ValidationError::Malformed {
-                message: format!("rrweb batch: {error}"),
-            })?;
+            .map_err(|error| ValidationError::malformed(format!("rrweb batch: {error}")))?;
         if batch.site.is_empty() || batch.site.len() > SITE_BYTES_MAX {
             return Err(ValidationError::field(
                 "site",

@@ -311,9 +311,7 @@ fn plan(batch: &RrwebBatch, events_max: usize) -> Result<Vec<bool>, ValidationEr
 }
 
 fn malformed(index: usize, message: &str) -> ValidationError {
-    ValidationError::Malformed {
-        message: format!("rrweb batch: field `events[{index}]`: {message}"),
-    }
+    ValidationError::malformed(format!("rrweb batch: field `events[{index}]`: {message}"))
 }
 
 /// Marks Input events followed, later in the batch, by another Input event on the same node

@@ -437,6 +437,9 @@ impl Element {
             self.id = is_plain_name(id).then(|| id.into());
         }
         if let Some(classes) = text("class") {
+            // Scrubbed whole before it is split: `password: x` or `Bearer x` as a class list
+            // only reads as a secret before its words are taken apart.
+            let classes = crate::privacy::scrub::scrub(classes);
             let plain: Vec<&str> = classes
                 .split_ascii_whitespace()
                 .filter(|c| is_plain_name(c))

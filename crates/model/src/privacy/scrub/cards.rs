@@ -31,7 +31,10 @@ struct DigitRun {
 }
 
 fn is_digit_separator(byte: u8) -> bool {
-    matches!(byte, b' ' | b'\t' | b'-' | b'+' | b'.' | b'/' | b'_')
+    matches!(
+        byte,
+        b' ' | b'\t' | b'\n' | b'\r' | b'-' | b'+' | b'.' | b'/' | b'_' | b','
+    )
 }
 
 /// Scans the digit run starting at `start` (a digit).

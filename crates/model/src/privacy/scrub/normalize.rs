@@ -3,8 +3,9 @@
 //! Writing a value slightly differently must not hide it, so before detection a copy of the text
 //! is normalised:
 //! 1. up to [`DECODE_ROUNDS_MAX`] rounds, each decoding `%XX` escapes and HTML character
-//!    references (`&#64;`, `&#x40;`, `&#64` without `;`, and the named ones in [`NAMED_ENTITIES`]),
-//!    so `%2540`, `%25%32%30` and `&amp;#64;` decode fully;
+//!    references (`&#64;`, `&#x40;`, `&#64` without `;`, and the named ones in [`NAMED_ENTITIES`])
+//!    and JSON's `\uXXXX` escapes (a JSON text carried inside a string), so `%2540`,
+//!    `%25%32%30`, `&amp;#64;` and `\u0040` decode fully;
 //! 2. then, per character: zero-width characters and the soft hyphen are removed, Unicode spaces
 //!    become a space, dashes a `-`, decimal digits of every script (general category Nd) the ASCII
 //!    digit of the same value, and full-width ASCII (U+FF01..U+FF5E, NFKC) its ASCII form.
@@ -15,8 +16,9 @@
 
 use std::borrow::Cow;
 
-/// Rounds of percent and entity decoding; three undo a value encoded three times over.
-pub(super) const DECODE_ROUNDS_MAX: usize = 3;
+/// Rounds of percent, entity and JSON-escape decoding; four undo a value encoded four times
+/// (`@` -> `%40` -> `%2540` -> `%252540` -> `%25252540`).
+pub(super) const DECODE_ROUNDS_MAX: usize = 4;
 
 /// Longest named character reference accepted, in bytes between `&` and `;`.
 const ENTITY_NAME_BYTES_MAX: usize = 8;
@@ -115,13 +117,13 @@ pub(super) fn may_change(text: &str, has_ascii_digit: bool) -> bool {
     let mut from = 0;
     while let Some(offset) = bytes[from..]
         .iter()
-        .position(|&byte| byte == b'%' || byte == b'&')
+        .position(|&byte| matches!(byte, b'%' | b'&' | b'\\'))
     {
         let pos = from + offset;
-        let decodes = if bytes[pos] == b'%' {
-            percent_escape(&bytes[pos..]).is_some()
-        } else {
-            character_reference(&bytes[pos..]).is_some()
+        let decodes = match bytes[pos] {
+            b'%' => percent_escape(&bytes[pos..]).is_some(),
+            b'&' => character_reference(&bytes[pos..]).is_some(),
+            _ => json_escape(&bytes[pos..]).is_some(),
         };
         if decodes {
             return true;
@@ -190,6 +192,7 @@ fn decode_round(bytes: &[u8], sources: &[Source]) -> Option<(Vec<u8>, Vec<Source
         let decoded = match bytes[pos] {
             b'%' => percent_escape(&bytes[pos..]).map(|byte| (Decoded::Byte(byte), 3)),
             b'&' => character_reference(&bytes[pos..]).map(|(c, len)| (Decoded::Char(c), len)),
+            b'\\' => json_escape(&bytes[pos..]).map(|(c, len)| (Decoded::Char(c), len)),
             _ => None,
         };
         let Some((decoded, len)) = decoded else {
@@ -241,6 +244,15 @@ fn hex_value(byte: u8) -> Option<u8> {
 /// The character of the reference at the start of `bytes` (which starts with `&`) and its length.
 ///
 /// Numeric references (`&#64;`, `&#x40;`) may lack the `;`, as browsers accept; named ones need it.
+/// The character of a JSON `\uXXXX` escape at the start of `bytes` (not a surrogate), and
+/// its length.
+fn json_escape(bytes: &[u8]) -> Option<(char, usize)> {
+    let hex = bytes.strip_prefix(b"\\u")?.get(..4)?;
+    let hex = std::str::from_utf8(hex).ok()?;
+    let code = u32::from_str_radix(hex, 16).ok()?;
+    Some((char::from_u32(code)?, 6))
+}
+
 fn character_reference(bytes: &[u8]) -> Option<(char, usize)> {
     if bytes.get(1) == Some(&b'#') {
         let (radix, digits_start) = match bytes.get(2) {
