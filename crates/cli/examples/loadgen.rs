@@ -51,7 +51,7 @@ fn write_config(input: &str, config: &str, table: &str, data_dir: &str) {
     sites.sort();
     sites.dedup();
     let mut text = format!(
-        "listen = \"127.0.0.1:0\"\ndata_dir = \"{data_dir}\"\ntable = \"{table}\"\nwal_dir = \"{data_dir}/wal\"\n\n[limits]\nbody_bytes_max = 4_194_304\nbody_decoded_bytes_max = 4_194_304\nevents_per_request_max = 10_000\n"
+        "listen = \"127.0.0.1:0\"\ndata_dir = \"{data_dir}\"\ntable = \"{table}\"\nwal_dir = \"{data_dir}/wal\"\n\n[limits]\nbody_bytes_max = 4_194_304\nbody_decoded_bytes_max = 4_194_304\nevents_per_request_max = 10_000\n# a replay of generated events, older than the default accepted window\nts_past_max_ms = 3_155_760_000_000\n"
     );
     for site in sites {
         text.push_str(&format!(

@@ -61,6 +61,9 @@ pub enum Error {
     /// A Parquet setting is invalid.
     #[error("parquet settings: {0}")]
     Parquet(#[source] parquet::errors::ParquetError),
+    /// The flusher's runtime (its threads) could not be started.
+    #[error("starting the flusher's threads")]
+    FlushRuntime(#[source] std::io::Error),
     /// The write-ahead log could not be read or written.
     #[error("write-ahead log {path}: {source}")]
     Wal {

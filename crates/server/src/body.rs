@@ -9,8 +9,9 @@ use bytes::Bytes;
 use flate2::read::{DeflateDecoder, MultiGzDecoder, ZlibDecoder};
 use http_body_util::{BodyExt, Limited};
 
-use crate::config::LimitsConfig;
+use crate::budget::{Reservation, run_cpu};
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Media types accepted for event bodies. `text/plain` is what `navigator.sendBeacon` sends for a
 /// string, and it needs no CORS preflight; `application/x-www-form-urlencoded` is what
@@ -52,14 +53,23 @@ pub fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
+/// Decompressed bytes read at a time.
+const DECODE_CHUNK_BYTES: usize = 64 << 10;
+
 /// Reads the body, refusing more than `limits.body_bytes_max` bytes, then decodes its
 /// `Content-Encoding` (gzip, deflate or none), refusing more than
 /// `limits.body_decoded_bytes_max` decoded bytes. Gives the received size and the decoded body.
+///
+/// What the body holds is reserved in `reservation` before it is read or decoded: the
+/// received size (the declared `Content-Length`, else `body_bytes_max`) and the decoded bytes
+/// as they grow; a spent budget refuses the request before the work.
 pub async fn read_body(
     headers: &HeaderMap,
     body: Body,
-    limits: &LimitsConfig,
+    state: &AppState,
+    reservation: &mut Reservation,
 ) -> Result<(usize, Bytes), ApiError> {
+    let limits = &state.config().limits;
     let too_large = || {
         ApiError::limit(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -78,6 +88,7 @@ pub async fn read_body(
     if declared.is_some_and(|length| length > limits.body_bytes_max as u64) {
         return Err(too_large());
     }
+    reservation.grow(declared.map_or(limits.body_bytes_max, |length| length as usize))?;
     let raw = match Limited::new(body, limits.body_bytes_max).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
@@ -93,19 +104,38 @@ pub async fn read_body(
         .unwrap_or("identity")
         .trim()
         .to_ascii_lowercase();
-    let decoded = match encoding.as_str() {
-        "" | "identity" => Ok(raw.clone()),
-        "gzip" | "x-gzip" => decode(MultiGzDecoder::new(&raw[..]), "gzip", limits),
+    let encoding = match encoding.as_str() {
+        "" | "identity" => return Ok((raw.len(), raw)),
+        "gzip" | "x-gzip" => Encoding::Gzip,
         // HTTP's "deflate" is zlib-wrapped, but many clients send raw deflate: accept both.
-        "deflate" if looks_like_zlib(&raw) => decode(ZlibDecoder::new(&raw[..]), "deflate", limits),
-        "deflate" => decode(DeflateDecoder::new(&raw[..]), "deflate", limits),
-        other => Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            format!("Content-Encoding {other:?} is not accepted; send gzip, deflate or none"),
-        )),
+        "deflate" if looks_like_zlib(&raw) => Encoding::Zlib,
+        "deflate" => Encoding::Deflate,
+        other => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!("Content-Encoding {other:?} is not accepted; send gzip, deflate or none"),
+            ));
+        }
     };
-    decoded.map(|decoded| (raw.len(), decoded))
+    let received = raw.len();
+    let limit = limits.body_decoded_bytes_max;
+    // A few hundred compressed bytes can decode to megabytes: never on a serving thread.
+    let mut moved = reservation.take();
+    let (decoded, moved) = run_cpu(state.cpu_permits(), move || {
+        (decode(&raw, encoding, limit, &mut moved), moved)
+    })
+    .await;
+    *reservation = moved;
+    decoded.map(|decoded| (received, decoded))
+}
+
+/// A `Content-Encoding` the collector decodes.
+#[derive(Debug, Clone, Copy)]
+enum Encoding {
+    Gzip,
+    Zlib,
+    Deflate,
 }
 
 /// Whether `bytes` start with a zlib header (RFC 1950: method 8, check bits).
@@ -115,25 +145,54 @@ fn looks_like_zlib(bytes: &[u8]) -> bool {
         && (u16::from(bytes[0]) << 8 | u16::from(bytes[1])) % 31 == 0
 }
 
-/// Decompresses at most `body_decoded_bytes_max` bytes; one byte more is a 413.
-fn decode(reader: impl Read, encoding: &str, limits: &LimitsConfig) -> Result<Bytes, ApiError> {
-    let limit = limits.body_decoded_bytes_max;
-    let mut decoded = Vec::with_capacity(limit.min(1 << 20));
-    reader
-        .take(limit as u64 + 1)
-        .read_to_end(&mut decoded)
-        .map_err(|error| ApiError::bad_request(format!("invalid {encoding} body: {error}")))?;
-    if decoded.len() > limit {
-        return Err(ApiError::limit(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_decoded_bytes_max",
-            format!(
-                "the decompressed request body is larger than body_decoded_bytes_max ({limit} bytes)"
-            ),
-            None,
-        ));
+/// Decompresses at most `limit` bytes (one byte more is a 413), reserving the memory of the
+/// output from the in-flight budget before it is allocated.
+fn decode(
+    raw: &[u8],
+    encoding: Encoding,
+    limit: usize,
+    reservation: &mut Reservation,
+) -> Result<Bytes, ApiError> {
+    let (name, mut reader): (&str, Box<dyn Read + '_>) = match encoding {
+        Encoding::Gzip => ("gzip", Box::new(MultiGzDecoder::new(raw))),
+        Encoding::Zlib => ("deflate", Box::new(ZlibDecoder::new(raw))),
+        Encoding::Deflate => ("deflate", Box::new(DeflateDecoder::new(raw))),
+    };
+    let mut chunk = vec![0u8; DECODE_CHUNK_BYTES];
+    reservation.grow(DECODE_CHUNK_BYTES)?;
+    let mut decoded: Vec<u8> = Vec::new();
+    loop {
+        let read = match reader.read(&mut chunk) {
+            Ok(0) => return Ok(Bytes::from(decoded)),
+            Ok(read) => read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => {
+                return Err(ApiError::bad_request(format!(
+                    "invalid {name} body: {error}"
+                )));
+            }
+        };
+        if decoded.len() + read > limit {
+            return Err(ApiError::limit(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_decoded_bytes_max",
+                format!(
+                    "the decompressed request body is larger than body_decoded_bytes_max ({limit} bytes)"
+                ),
+                None,
+            ));
+        }
+        if decoded.capacity() < decoded.len() + read {
+            // Doubling keeps the copies linear; the budget holds the capacity, not the length.
+            let capacity = (decoded.capacity() * 2)
+                .max(DECODE_CHUNK_BYTES)
+                .min(limit)
+                .max(decoded.len() + read);
+            reservation.grow(capacity - decoded.capacity())?;
+            decoded.reserve_exact(capacity - decoded.len());
+        }
+        decoded.extend_from_slice(&chunk[..read]);
     }
-    Ok(Bytes::from(decoded))
 }
 
 /// Cuts a body into one slice per event: the elements of a JSON array, or the non-blank lines

@@ -59,6 +59,10 @@ pub struct ServerConfig {
     pub read_keys: Vec<ReadKeyConfig>,
     /// Bounds on the read routes.
     pub reads: ReadsConfig,
+    /// A secret that unlocks the per-site series of `/metrics` (`Authorization: Bearer
+    /// <token>`; at least 16 ASCII characters, not a write or read key). Default: none, and
+    /// `/metrics` names no site.
+    pub metrics_token: Option<String>,
     /// A directory whose files are served under `/pages/` (the browser tests' fixture pages,
     /// which must come from the collector's origin). Default: none, `/pages/` answers 404.
     pub pages_dir: Option<PathBuf>,
@@ -78,6 +82,7 @@ impl Default for ServerConfig {
             sites: Vec::new(),
             read_keys: Vec::new(),
             reads: ReadsConfig::default(),
+            metrics_token: None,
             pages_dir: None,
         }
     }
@@ -102,6 +107,20 @@ pub struct LimitsConfig {
     pub concurrent_requests_max: usize,
     /// Longest to wait for requests in flight at shutdown before closing them, in ms. Default 10 s.
     pub shutdown_grace_ms: u64,
+    /// Oldest `ts` accepted, in ms before the time of receipt; older events refuse their
+    /// request with 400 (`heatlake import` takes back-fills). Default 7 days.
+    pub ts_past_max_ms: u64,
+    /// Newest `ts` accepted, in ms after the time of receipt (clock skew of senders). Default
+    /// 1 day.
+    pub ts_future_max_ms: u64,
+    /// Bytes that requests being decoded may hold at once, over all requests: bodies as
+    /// received and decoded, and the decoded JSON of rrweb batches. A request that would pass
+    /// it gets 503 with `Retry-After` before it is decoded. Default 256 MiB.
+    pub inflight_bytes_max: usize,
+    /// CPU-heavy request work (decompressing large bodies, mapping rrweb batches) running at
+    /// once, on threads apart from those that serve requests; more waits (within
+    /// `request_timeout_ms`). Default: the number of cores.
+    pub cpu_tasks_max: usize,
 }
 
 impl Default for LimitsConfig {
@@ -114,6 +133,10 @@ impl Default for LimitsConfig {
             idle_timeout_ms: 60_000,
             concurrent_requests_max: 1024,
             shutdown_grace_ms: 10_000,
+            ts_past_max_ms: 7 * 86_400_000,
+            ts_future_max_ms: 86_400_000,
+            inflight_bytes_max: 256 << 20,
+            cpu_tasks_max: std::thread::available_parallelism().map_or(2, usize::from),
         }
     }
 }
@@ -197,7 +220,8 @@ pub struct SiteConfig {
     /// The write key: it sits in public page source and only allows writing to this site. Required.
     pub write_key: String,
     /// Origins (`https://shop.example`, scheme + host + port) whose pages may send events; `*`
-    /// allows any. Requests without an `Origin` header (servers, curl) are not limited by it.
+    /// allows any but `null` (sandboxed iframes, `data:` pages), which must be listed itself.
+    /// Requests without an `Origin` header (servers, curl, `<img>` pixels) are not limited by it.
     /// Default: none, so browsers can only use the pixel.
     pub allowed_origins: Vec<String>,
     /// Drop events of requests with `DNT: 1` or `Sec-GPC: 1`. Default `true`.
@@ -321,10 +345,22 @@ impl ServerConfig {
                 "limits.concurrent_requests_max",
                 limits.concurrent_requests_max as u64,
             ),
+            (
+                "limits.inflight_bytes_max",
+                limits.inflight_bytes_max as u64,
+            ),
+            ("limits.cpu_tasks_max", limits.cpu_tasks_max as u64),
         ] {
             if value == 0 {
                 return invalid(format!("`{name}` must be greater than 0"));
             }
+        }
+        let one_request_bytes_max = limits.body_bytes_max + limits.body_decoded_bytes_max;
+        if limits.inflight_bytes_max < one_request_bytes_max {
+            return invalid(format!(
+                "`limits.inflight_bytes_max` ({}) must be at least body_bytes_max + body_decoded_bytes_max ({one_request_bytes_max}), or the largest request could never be taken",
+                limits.inflight_bytes_max
+            ));
         }
         let reads = &self.reads;
         for (name, value) in [
@@ -373,14 +409,30 @@ impl ServerConfig {
                 ));
             }
             for origin in &site.allowed_origins {
-                if origin != "*" && (!origin.contains("://") || origin.ends_with('/')) {
+                if origin != "*"
+                    && origin != crate::cors::NULL_ORIGIN
+                    && (!origin.contains("://") || origin.ends_with('/'))
+                {
                     return invalid(format!(
-                        "site `{id}`: allowed origin {origin:?} must be `*` or scheme://host[:port] without a trailing slash"
+                        "site `{id}`: allowed origin {origin:?} must be `*`, `null` or scheme://host[:port] without a trailing slash"
                     ));
                 }
             }
         }
-        self.validate_read_keys(&keys)
+        self.validate_read_keys(&keys)?;
+        if let Some(token) = &self.metrics_token
+            && (token.len() < 16
+                || !token.is_ascii()
+                || token.trim() != token
+                || keys.contains(token.as_str())
+                || self.read_keys.iter().any(|read| &read.key == token))
+        {
+            return invalid(
+                "`metrics_token` must be at least 16 ASCII characters without surrounding spaces, and no write or read key"
+                    .to_owned(),
+            );
+        }
+        Ok(())
     }
 
     /// Read keys: long enough, unique, never a write key, naming valid sites.

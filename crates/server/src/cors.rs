@@ -16,19 +16,26 @@ pub const ALLOWED_HEADERS: &str =
 /// How long a browser may cache a preflight answer, in seconds.
 pub const PREFLIGHT_MAX_AGE_S: u32 = 86_400;
 
-/// Whether `origin` is in `allowed` (exact match of scheme://host[:port], or `*`).
+/// The `Origin` of sandboxed iframes, `data:` and `file:` pages: any page can send it.
+pub const NULL_ORIGIN: &str = "null";
+
+/// Whether `origin` is in `allowed` (exact match of scheme://host[:port], or `*`). `*` does not
+/// cover [`NULL_ORIGIN`]: a page of unknown origin is allowed only where `null` is listed.
 pub fn origin_allowed(allowed: &[String], origin: &str) -> bool {
     allowed
         .iter()
-        .any(|entry| entry == "*" || entry.eq_ignore_ascii_case(origin))
+        .any(|entry| (entry == "*" && origin != NULL_ORIGIN) || entry.eq_ignore_ascii_case(origin))
 }
 
-/// The request's `Origin`, if it sent a readable one.
+/// The request's `Origin`, if it sent one (`null` included). A value that is not visible ASCII
+/// is taken as `null`: it cannot name an allowed origin.
 pub fn request_origin(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::ORIGIN)
-        .and_then(|value| value.to_str().ok())
-        .filter(|origin| !origin.is_empty() && *origin != "null")
+    let value = headers.get(header::ORIGIN)?;
+    match value.to_str() {
+        Ok("") => None,
+        Ok(origin) => Some(origin),
+        Err(_) => Some(NULL_ORIGIN),
+    }
 }
 
 /// Adds the CORS answer headers for an allowed `origin`.

@@ -98,13 +98,32 @@ pub struct ErrorBody {
     pub retry_after_s: Option<u64>,
 }
 
+/// Longest text an error body or log line shows of one message, value or rule, in bytes.
+pub const ERROR_TEXT_BYTES_MAX: usize = 1024;
+
+/// `text` as an error may show it: scrubbed like a stored value (an error quotes what a client
+/// sent, and error bodies and logs must not carry what the table may not), and shortened to
+/// [`ERROR_TEXT_BYTES_MAX`].
+pub fn shown(text: String) -> String {
+    let mut shown = heatlake_model::error::shown_text(&text);
+    if shown.len() > ERROR_TEXT_BYTES_MAX {
+        let mut end = ERROR_TEXT_BYTES_MAX - 3;
+        while !shown.is_char_boundary(end) {
+            end -= 1;
+        }
+        shown.truncate(end);
+        shown.push_str("...");
+    }
+    shown
+}
+
 impl ApiError {
-    /// An error with a status, reason label and message.
+    /// An error with a status, reason label and message (shown only after [`shown`]).
     pub fn new(status: StatusCode, reason: &'static str, error: impl Into<String>) -> Self {
         Self {
             status,
             body: Box::new(ErrorBody {
-                error: error.into(),
+                error: shown(error.into()),
                 reason,
                 limit: None,
                 index: None,
@@ -150,10 +169,10 @@ impl ApiError {
         match error {
             ValidationError::Field { field, value, rule } => {
                 api.body.field = Some(field);
-                api.body.value = Some(value);
-                api.body.rule = Some(rule);
+                api.body.value = Some(shown(value));
+                api.body.rule = Some(shown(rule));
             }
-            ValidationError::Malformed { message } => api.body.rule = Some(message),
+            ValidationError::Malformed { message } => api.body.rule = Some(shown(message)),
         }
         api
     }

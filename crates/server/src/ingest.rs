@@ -38,14 +38,64 @@ impl<'r> Sender<'r> {
     }
 }
 
-/// Accepts every event or none: the first event that is invalid (400) or of another site
-/// (403) refuses the whole request, naming its index.
+/// The span of `ts` the collector accepts around the time it receives an event.
+///
+/// The wire format allows 2000-2100, which `import` keeps for back-fills; at the collector a
+/// request with events spread over that span would create a partition per day, each a file
+/// per flush, slowing every site's commits and reads. Events outside are refused (not clamped:
+/// a moved time stamp would be a wrong fact in the table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AcceptedTime {
+    /// The time of receipt, ms since the epoch.
+    pub received_at_ms: i64,
+    /// How far before the time of receipt `ts` may be, in ms (`limits.ts_past_max_ms`).
+    pub past_max_ms: u64,
+    /// How far after the time of receipt `ts` may be, in ms (`limits.ts_future_max_ms`).
+    pub future_max_ms: u64,
+}
+
+impl AcceptedTime {
+    /// The window of `limits` around now.
+    pub fn now(limits: &crate::config::LimitsConfig) -> Self {
+        Self {
+            received_at_ms: now_ms(),
+            past_max_ms: limits.ts_past_max_ms,
+            future_max_ms: limits.ts_future_max_ms,
+        }
+    }
+
+    /// The named bound `ts` breaks, with the error to show, if it breaks one.
+    fn check(&self, ts: i64) -> Result<(), (&'static str, ValidationError)> {
+        let earliest = self
+            .received_at_ms
+            .saturating_sub_unsigned(self.past_max_ms);
+        let latest = self
+            .received_at_ms
+            .saturating_add_unsigned(self.future_max_ms);
+        let (limit, bound_ms, direction) = if ts < earliest {
+            ("ts_past_max_ms", self.past_max_ms, "before")
+        } else if ts > latest {
+            ("ts_future_max_ms", self.future_max_ms, "after")
+        } else {
+            return Ok(());
+        };
+        let rule = format!(
+            "is more than {limit} ({bound_ms} ms) {direction} the time the collector received it ({}); `heatlake import` takes older events",
+            self.received_at_ms
+        );
+        Err((limit, ValidationError::field("ts", ts, rule)))
+    }
+}
+
+/// Accepts every event or none: the first event that is invalid (400), outside the accepted
+/// time (400) or of another site (403) refuses the whole request, naming its index.
 pub fn build_batch<'a>(
     site: &SiteState,
     events: impl ExactSizeIterator<Item = Result<WireEvent<'a>, ValidationError>>,
     sender: &'a Sender<'a>,
-    received_at_ms: i64,
+    accepted_time: AcceptedTime,
 ) -> Result<RecordBatch, ApiError> {
+    let received_at_ms = accepted_time.received_at_ms;
     let mut builder = EventBatchBuilder::with_capacity(events.len());
     let mut context = site.take_context(received_at_ms);
     let keep_ip = site.config.privacy.ip != IpMode::Drop;
@@ -71,6 +121,14 @@ pub fn build_batch<'a>(
             );
             error.body.index = Some(index);
             error.body.field = Some("site");
+            outcome = Err(error);
+            break;
+        }
+        if let Some(ts) = wire.ts
+            && let Err((limit, error)) = accepted_time.check(ts)
+        {
+            let mut error = ApiError::invalid_event(index, error);
+            error.body.limit = Some(Cow::Borrowed(limit));
             outcome = Err(error);
             break;
         }

@@ -30,6 +30,7 @@
 #![warn(missing_docs)]
 
 pub mod body;
+pub mod budget;
 pub mod config;
 pub mod cors;
 pub mod error;

@@ -2,7 +2,8 @@
 //!
 //! | metric | kind | labels |
 //! | --- | --- | --- |
-//! | `heatlake_events_accepted_total` | counter | `site` |
+//! | `heatlake_events_accepted_total` | counter | (all sites together) |
+//! | `heatlake_site_events_accepted_total` | counter | `site`; only with the metrics token |
 //! | `heatlake_events_rejected_total` | counter | `reason` (events of refused requests, where counted) |
 //! | `heatlake_requests_rejected_total` | counter | `reason` |
 //! | `heatlake_requests_dropped_total` | counter | `reason`: `opt_out`, `dnt` (2xx, nothing stored) |
@@ -14,6 +15,11 @@
 //! | `heatlake_committed_events` | gauge | committed to the table since start |
 //! | `heatlake_commits_total` | counter | commits reported by the collector |
 //! | `heatlake_commit_duration_seconds` | histogram | put + commit time of each commit |
+
+//!
+//! Per-site series tell which sites a collector serves and how busy each is, so they are
+//! rendered only for a request carrying the configured `metrics_token` (see
+//! [`Metrics::render`]); everything else names no site.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,7 +63,9 @@ pub struct Metrics(Arc<MetricsInner>);
 #[derive(Debug)]
 struct MetricsInner {
     registry: Registry,
-    events_accepted: Family<SiteLabels, Counter>,
+    site_registry: Registry,
+    events_accepted: Counter,
+    site_events_accepted: Family<SiteLabels, Counter>,
     events_rejected: Family<ReasonLabels, Counter>,
     requests_rejected: Family<ReasonLabels, Counter>,
     requests_dropped: Family<ReasonLabels, Counter>,
@@ -81,8 +89,10 @@ impl Metrics {
     /// Registers every metric.
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("heatlake");
+        let mut site_registry = Registry::with_prefix("heatlake");
         let inner = MetricsInner {
-            events_accepted: Family::default(),
+            events_accepted: Counter::default(),
+            site_events_accepted: Family::default(),
             events_rejected: Family::default(),
             requests_rejected: Family::default(),
             requests_dropped: Family::default(),
@@ -96,11 +106,17 @@ impl Metrics {
             // 1 ms .. ~33 s
             commit_duration: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
             registry: Registry::default(),
+            site_registry: Registry::default(),
         };
         registry.register(
             "events_accepted",
             "Events acknowledged (durable in the write-ahead log)",
             inner.events_accepted.clone(),
+        );
+        site_registry.register(
+            "site_events_accepted",
+            "Events acknowledged (durable in the write-ahead log), by site",
+            inner.site_events_accepted.clone(),
         );
         registry.register(
             "events_rejected",
@@ -157,13 +173,18 @@ impl Metrics {
             "Time of one flush: Parquet put and Delta commit",
             inner.commit_duration.clone(),
         );
-        Self(Arc::new(MetricsInner { registry, ..inner }))
+        Self(Arc::new(MetricsInner {
+            registry,
+            site_registry,
+            ..inner
+        }))
     }
 
     /// Counts `events` acknowledged for `site`.
     pub fn events_accepted(&self, site: &str, events: usize) {
+        self.0.events_accepted.inc_by(events as u64);
         self.0
-            .events_accepted
+            .site_events_accepted
             .get_or_create(&SiteLabels {
                 site: site.to_owned(),
             })
@@ -223,8 +244,9 @@ impl Metrics {
         self.0.commit_duration.observe(duration.as_secs_f64());
     }
 
-    /// The metrics as OpenMetrics text, with the sink's current figures.
-    pub fn render(&self, stats: SinkStats) -> String {
+    /// The metrics as OpenMetrics text, with the sink's current figures; the per-site series
+    /// only `with_sites`.
+    pub fn render(&self, stats: SinkStats, with_sites: bool) -> String {
         let to_gauge = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
         self.0.wal_bytes.set(to_gauge(stats.wal_bytes));
         self.0.backlog_events.set(to_gauge(stats.backlog_events));
@@ -232,9 +254,16 @@ impl Metrics {
             .committed_events
             .set(to_gauge(stats.committed_events));
         let mut text = String::new();
-        if prometheus_client::encoding::text::encode(&mut text, &self.0.registry).is_err() {
-            text = "# metrics could not be encoded\n".to_owned();
+        let mut encoded =
+            prometheus_client::encoding::text::encode_registry(&mut text, &self.0.registry);
+        if with_sites {
+            encoded = encoded.and_then(|()| {
+                prometheus_client::encoding::text::encode_registry(&mut text, &self.0.site_registry)
+            });
         }
-        text
+        match encoded.and_then(|()| prometheus_client::encoding::text::encode_eof(&mut text)) {
+            Ok(()) => text,
+            Err(_) => "# metrics could not be encoded\n".to_owned(),
+        }
     }
 }

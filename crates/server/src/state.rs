@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use heatlake_model::IngestContext;
-use heatlake_model::privacy::ids::IdSecret;
+use heatlake_model::privacy::ids::{IdSecret, SiteIdKey};
 use tokio::sync::Semaphore;
 
+use crate::budget::InflightBudget;
 use crate::config::{ServerConfig, SiteConfig};
 use crate::error::Result;
 use crate::metrics::Metrics;
@@ -28,6 +29,7 @@ pub struct SiteState {
     bucket: Mutex<TokenBucket>,
     template: IngestContext,
     contexts: Mutex<Vec<IngestContext>>,
+    batch_id_key: SiteIdKey,
 }
 
 impl SiteState {
@@ -41,8 +43,15 @@ impl SiteState {
             )),
             template,
             contexts: Mutex::new(Vec::new()),
+            batch_id_key: SiteIdKey::new(secret, &format!("batch-id\u{0}{}", config.id)),
             config,
         }
+    }
+
+    /// The key a client's batch id is deduplicated by: a keyed hash of it, so that whatever a
+    /// client puts in a batch id (it is theirs to choose) never reaches the WAL or a log.
+    pub fn batch_key(&self, batch_id: &str) -> String {
+        format!("{:016x}", self.batch_id_key.pseudonymise(batch_id))
     }
 
     /// Takes `events` from the site's rate bucket, or says how long to wait.
@@ -87,6 +96,8 @@ struct Inner {
     sink: Arc<dyn EventSink>,
     metrics: Metrics,
     requests: Arc<Semaphore>,
+    inflight: InflightBudget,
+    cpu_permits: Arc<Semaphore>,
     reader: Reader,
     shutting_down: AtomicBool,
 }
@@ -125,6 +136,8 @@ impl AppState {
             .map(|(index, site)| (site.config.id.clone(), index))
             .collect();
         let requests = Arc::new(Semaphore::new(config.limits.concurrent_requests_max));
+        let inflight = InflightBudget::new(config.limits.inflight_bytes_max);
+        let cpu_permits = Arc::new(Semaphore::new(config.limits.cpu_tasks_max));
         let reader = Reader::new(&config)?;
         Ok(Self(Arc::new(Inner {
             config,
@@ -134,6 +147,8 @@ impl AppState {
             sink,
             metrics,
             requests,
+            inflight,
+            cpu_permits,
             reader,
             shutting_down: AtomicBool::new(false),
         })))
@@ -172,6 +187,17 @@ impl AppState {
     /// Permits for requests in flight on the `/v1` routes (`concurrent_requests_max`).
     pub fn request_permits(&self) -> &Arc<Semaphore> {
         &self.0.requests
+    }
+
+    /// Bytes requests may hold while they are decoded (`inflight_bytes_max`).
+    pub fn inflight(&self) -> &InflightBudget {
+        &self.0.inflight
+    }
+
+    /// Permits for CPU-heavy work off the serving threads (`cpu_tasks_max`); see
+    /// [`crate::budget::run_cpu`].
+    pub fn cpu_permits(&self) -> &Arc<Semaphore> {
+        &self.0.cpu_permits
     }
 
     /// The read routes' keys, table snapshot and bounds.

@@ -63,9 +63,14 @@ fn start(sandbox: &Sandbox, table: &str) -> (Child, String) {
     (child, address)
 }
 
+/// A click of the dev site, stamped now (the collector refuses events older than a week).
 fn event(seq: u64) -> String {
+    let ts = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis();
     format!(
-        r#"{{"v":1,"site":"dev","type":"click","ts":1764576004210,"pageview_id":"pv-tcp","seq":{seq},"path":"localhost/p","x":10,"y":20}}"#
+        r#"{{"v":1,"site":"dev","type":"click","ts":{ts},"pageview_id":"pv-tcp","seq":{seq},"path":"localhost/p","x":10,"y":20}}"#
     )
 }
 

@@ -53,6 +53,10 @@ data_dir = "{data}"
 table = "{table}"
 wal_dir = "{data}/wal"
 
+# The batches' events are of 2025-12: a replay, older than the default accepted window.
+[limits]
+ts_past_max_ms = 3_155_760_000_000
+
 [collector]
 {collector_settings}
 

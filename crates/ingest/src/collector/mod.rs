@@ -177,6 +177,21 @@ struct Inner {
     ready: AtomicBool,
     closing: watch::Sender<bool>,
     flusher: Mutex<Option<JoinHandle<Result<()>>>>,
+    /// The flusher's own runtime: its WAL reads, sorting and Parquet encoding are CPU work that
+    /// must not hold the threads that acknowledge events and answer health checks.
+    flush_runtime: Mutex<Option<tokio::runtime::Runtime>>,
+}
+
+/// Threads of the flusher's runtime: one flush runs at a time.
+const FLUSH_RUNTIME_THREADS: usize = 1;
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Dropping a runtime waits for its threads, which an async context may not do.
+        if let Some(runtime) = self.flush_runtime.get_mut().ok().and_then(Option::take) {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl Collector {
@@ -205,7 +220,13 @@ impl Collector {
             recovery.last_seq,
             closing_receiver,
         )?;
-        let handle = tokio::spawn(flusher.run());
+        let flush_runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(FLUSH_RUNTIME_THREADS)
+            .thread_name("heatlake-flusher")
+            .enable_all()
+            .build()
+            .map_err(Error::FlushRuntime)?;
+        let handle = flush_runtime.spawn(flusher.run());
         Ok(Self {
             inner: Arc::new(Inner {
                 wal,
@@ -214,6 +235,7 @@ impl Collector {
                 ready: AtomicBool::new(true),
                 closing,
                 flusher: Mutex::new(Some(handle)),
+                flush_runtime: Mutex::new(Some(flush_runtime)),
             }),
         })
     }
@@ -289,10 +311,20 @@ impl Collector {
         let _ = self.inner.closing.send(true);
         self.inner.wal.wake();
         let handle = self.inner.flusher.lock().expect("not poisoned").take();
-        match handle {
+        let outcome = match handle {
             Some(handle) => handle.await.expect("the flusher does not panic"),
             None => Ok(()),
+        };
+        let runtime = self
+            .inner
+            .flush_runtime
+            .lock()
+            .expect("not poisoned")
+            .take();
+        if let Some(runtime) = runtime {
+            runtime.shutdown_background();
         }
+        outcome
     }
 }
 

@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::body::{check_content_type, read_body, split_events};
 use crate::cors;
 use crate::error::{ApiError, json_ok};
-use crate::ingest::{Sender, build_batch, now_ms};
+use crate::ingest::{AcceptedTime, Sender, build_batch};
 use crate::keys::{
     BATCH_HEADER, BATCH_PARAMETER, KEY_HEADER, KEY_PARAMETER, header_or_query, valid_batch_id,
 };
@@ -98,9 +98,12 @@ async fn accept(
         ));
     }
     let limits = &state.config().limits;
-    let (received_bytes, body) = read_body(&parts.headers, body, limits).await?;
+    let mut reservation = state.inflight().empty();
+    let (received_bytes, body) = read_body(&parts.headers, body, state, &mut reservation).await?;
     metrics.body_bytes(received_bytes, body.len());
     let lines = split_events(&body, limits.events_per_request_max)?;
+    // The events are copied once more into Arrow columns, at most about the body's size.
+    reservation.grow(body.len())?;
     let sender = Sender::of(state, parts);
     store(
         state,
@@ -124,6 +127,7 @@ pub async fn store<'a>(
 ) -> Result<Response, ApiError> {
     let metrics = state.metrics();
     let count = events.len();
+    let batch_key = batch_id.map(|id| site.batch_key(id));
     if let Err(wait) = site.try_take(count) {
         metrics.events_rejected("rate_limited", count);
         return Err(ApiError::limit(
@@ -136,11 +140,16 @@ pub async fn store<'a>(
             Some(wait),
         ));
     }
-    let events = build_batch(site, events, sender, now_ms())
-        .inspect_err(|error| metrics.events_rejected(error.reason(), count))?;
+    let events = build_batch(
+        site,
+        events,
+        sender,
+        AcceptedTime::now(&state.config().limits),
+    )
+    .inspect_err(|error| metrics.events_rejected(error.reason(), count))?;
     let appended = state
         .sink()
-        .append(&site.config.id, batch_id, events)
+        .append(&site.config.id, batch_key.as_deref(), events)
         .await
         .map_err(ApiError::from)
         .inspect_err(|error| metrics.events_rejected(error.reason(), count))?;

@@ -16,9 +16,9 @@ use heatlake_model::WireEvent;
 use heatlake_model::wire::WIRE_VERSION;
 
 use crate::error::{ApiError, RejectionReason};
-use crate::ingest::{Sender, build_batch, now_ms};
+use crate::ingest::{AcceptedTime, Sender, build_batch, now_ms};
 use crate::request::{drop_reason, query_pairs, query_value};
-use crate::routes::events::authenticate;
+use crate::routes::events::{allowed_origin, authenticate};
 use crate::sink::Appended;
 use crate::state::AppState;
 
@@ -57,6 +57,7 @@ async fn record(state: &AppState, request: Request) -> Result<(), ApiError> {
     let (parts, _body) = request.into_parts();
     let query = query_pairs(&parts.uri);
     let site = authenticate(state, &parts, &query)?;
+    allowed_origin(site, &parts)?;
     let metrics = state.metrics();
     if let Some(reason) = drop_reason(&parts.headers, site.config.honour_dnt) {
         metrics.dropped(reason);
@@ -95,11 +96,20 @@ async fn record(state: &AppState, request: Request) -> Result<(), ApiError> {
         ..WireEvent::default()
     };
     let sender = Sender::of(state, &parts);
-    let events = build_batch(site, std::iter::once(Ok(wire)), &sender, now_ms())?;
+    let events = build_batch(
+        site,
+        std::iter::once(Ok(wire)),
+        &sender,
+        AcceptedTime::now(&state.config().limits),
+    )?;
     let batch_id = query_value(&query, "batch").filter(|id| crate::keys::valid_batch_id(id));
     match state
         .sink()
-        .append(&site.config.id, batch_id, events)
+        .append(
+            &site.config.id,
+            batch_id.map(|id| site.batch_key(id)).as_deref(),
+            events,
+        )
         .await?
     {
         Appended::Stored => metrics.events_accepted(&site.config.id, 1),

@@ -14,10 +14,12 @@ use axum::extract::{FromRef, Request, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use heatlake_model::rrweb::{RrwebBatch, RrwebLimits, RrwebMapper};
+use heatlake_model::json_bounds::{JsonBounds, check_json};
+use heatlake_model::rrweb::{DecodeBounds, RrwebBatch, RrwebLimits, RrwebMapper};
 use serde_json::json;
 
 use crate::body::{check_content_type, read_body};
+use crate::budget::{Reservation, run_cpu};
 use crate::cors;
 use crate::error::{ApiError, json_ok};
 use crate::ingest::Sender;
@@ -56,16 +58,31 @@ impl RrwebState {
         Self { app, mappers }
     }
 
-    fn map(&self, batch: &RrwebBatch) -> Result<Vec<heatlake_model::WireEvent<'static>>, ApiError> {
+    /// Maps `batch` to at most `events_max` events (413 `events_per_request_max` past it,
+    /// refused before any page state changes).
+    fn map(
+        &self,
+        batch: &RrwebBatch,
+        events_max: usize,
+    ) -> Result<Vec<heatlake_model::WireEvent<'static>>, ApiError> {
         let mut hasher = DefaultHasher::new();
         (&batch.site, &batch.pageview_id).hash(&mut hasher);
         let shard = &self.mappers[hasher.finish() as usize % MAPPER_SHARDS];
         let mut mapper = shard
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        mapper
-            .map(batch)
-            .map_err(|error| ApiError::bad_request(error.to_string()))
+        mapper.map(batch, events_max).map_err(|error| {
+            if error.field_name() == Some("events") {
+                ApiError::limit(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "events_per_request_max",
+                    error.to_string(),
+                    None,
+                )
+            } else {
+                ApiError::bad_request(error.to_string())
+            }
+        })
     }
 }
 
@@ -122,38 +139,55 @@ async fn accept(
         ));
     }
     let limits = &app.config().limits;
-    let (received_bytes, body) = read_body(&parts.headers, body, limits).await?;
+    let mut reservation = app.inflight().empty();
+    let (received_bytes, body) = read_body(&parts.headers, body, app, &mut reservation).await?;
     metrics.body_bytes(received_bytes, body.len());
-    let batch =
-        RrwebBatch::decode(&body).map_err(|error| ApiError::bad_request(error.to_string()))?;
-    if batch.site != site.config.id {
+    // Measuring, decoding and mapping are CPU work of the size of the body: off the serving
+    // threads. The decoded JSON tree is the largest thing a batch holds: it is reserved from the
+    // in-flight budget after measuring and before decoding.
+    let mappers = state.clone();
+    let site_id = site.config.id.clone();
+    let events_max = limits.events_per_request_max;
+    let mut moved = reservation.take();
+    let (events, moved) = run_cpu(app.cpu_permits(), move || {
+        let events = decode_and_map(&body, &site_id, &mappers, events_max, &mut moved);
+        (events, moved)
+    })
+    .await;
+    let _held_until_answered = moved;
+    let events = events?;
+    if events.is_empty() {
+        return Ok(json_ok(&json!({"accepted": 0})));
+    }
+    let sender = Sender::of(app, parts);
+    super::events::store(app, site, &sender, batch_id, events.into_iter().map(Ok)).await
+}
+
+/// Measures the batch's JSON, reserves its decoded size, decodes it and maps it: the CPU-heavy
+/// part of `/v1/rrweb`, run by [`run_cpu`].
+fn decode_and_map(
+    body: &[u8],
+    site_id: &str,
+    mappers: &RrwebState,
+    events_max: usize,
+    reservation: &mut Reservation,
+) -> Result<Vec<heatlake_model::WireEvent<'static>>, ApiError> {
+    let shape = check_json(body, &JsonBounds::default())
+        .map_err(|error| ApiError::bad_request(format!("rrweb batch: {error}")))?;
+    reservation.grow(shape.decoded_bytes_worst())?;
+    let batch = RrwebBatch::decode_within(body, &DecodeBounds::default())
+        .map_err(|error| ApiError::bad_request(error.to_string()))?;
+    if batch.site != site_id {
         let mut error = ApiError::new(
             StatusCode::FORBIDDEN,
             "wrong_site",
             format!(
-                "site {:?} is not the site of the write key ({:?}); nothing was stored",
-                batch.site, site.config.id
+                "site {:?} is not the site of the write key ({site_id:?}); nothing was stored",
+                batch.site
             ),
         );
         error.body.field = Some("site");
         return Err(error);
     }
-    let events = state.map(&batch)?;
-    let count = events.len();
-    if count == 0 {
-        return Ok(json_ok(&json!({"accepted": 0})));
-    }
-    if count > limits.events_per_request_max {
-        return Err(ApiError::limit(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "events_per_request_max",
-            format!(
-                "the rrweb batch maps to {count} events, more than events_per_request_max ({}); send smaller batches",
-                limits.events_per_request_max
-            ),
-            None,
-        ));
-    }
-    let sender = Sender::of(app, parts);
-    super::events::store(app, site, &sender, batch_id, events.into_iter().map(Ok)).await
+    mappers.map(&batch, events_max)
 }

@@ -158,9 +158,15 @@ async fn a_repeated_batch_id_is_acknowledged_without_storing_twice() {
         serde_json::json!({"accepted": 2, "duplicate": true})
     );
     assert_eq!(app.sink.event_count(), 2);
+    // The sink sees a keyed hash of the batch id, never what the client wrote in it.
+    let stored = app.sink.batches()[0].batch_id.clone().unwrap();
+    assert_eq!(stored.len(), 16);
+    assert_ne!(stored, "batch-0001");
     assert_eq!(
-        app.sink.batches()[0].batch_id.as_deref(),
-        Some("batch-0001")
+        Some(stored),
+        app.state
+            .site_by_id("a.example")
+            .map(|site| site.batch_key("batch-0001"))
     );
     // The query parameter works too, and names the same batch.
     let by_query = app

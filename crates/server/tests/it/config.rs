@@ -105,7 +105,7 @@ fn validation_names_the_broken_rule() {
         check(
             "[[sites]]\nid = \"a\"\nwrite_key = \"0123456789abcdef\"\nallowed_origins = [\"https://a.example/\"]\n"
         ),
-        "site `a`: allowed origin \"https://a.example/\" must be `*` or scheme://host[:port] without a trailing slash"
+        "site `a`: allowed origin \"https://a.example/\" must be `*`, `null` or scheme://host[:port] without a trailing slash"
     );
     assert_eq!(
         check(

@@ -12,6 +12,7 @@ mod config;
     reason = "the query crate's fixture, of which these tests use a part"
 )]
 mod fixture;
+mod hostile;
 mod limits;
 mod observe;
 mod pixel_optout;

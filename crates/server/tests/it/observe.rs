@@ -32,7 +32,7 @@ async fn metrics_count_accepted_and_rejected_events_bytes_and_latency() {
     );
     let text = reply.text();
     for expected in [
-        "heatlake_events_accepted_total{site=\"a.example\"} 3\n".to_owned(),
+        "heatlake_events_accepted_total 3\n".to_owned(),
         "heatlake_events_rejected_total{reason=\"invalid\"} 2\n".to_owned(),
         "heatlake_requests_rejected_total{reason=\"invalid\"} 1\n".to_owned(),
         "heatlake_requests_rejected_total{reason=\"unknown_key\"} 1\n".to_owned(),

@@ -112,9 +112,19 @@ async fn the_optout_cookie_is_secure_when_configured_and_post_works() {
         Some("heatlake_optout=1; Max-Age=63072000; Path=/; SameSite=None; Secure")
     );
     assert_eq!(reply.header("access-control-allow-origin"), Some(ORIGIN_A));
-    let unknown = app.send(get("/v1/optout?site=nope.example")).await;
-    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
-    assert_eq!(unknown.header("set-cookie"), None);
+    // An unknown site opts out the same (hostile.rs: the answer tells no one which sites
+    // exist), without CORS headers for an origin no site names.
+    let unknown = app
+        .send(
+            Request::post("/v1/optout?site=nope.example")
+                .header("origin", ORIGIN_A)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::OK);
+    assert_eq!(unknown.header("set-cookie"), reply.header("set-cookie"));
+    assert_eq!(unknown.header("access-control-allow-origin"), None);
 }
 
 #[tokio::test]

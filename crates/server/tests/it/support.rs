@@ -15,13 +15,22 @@ use tower::ServiceExt;
 pub const KEY_A: &str = "hlw_test_site_a_0001";
 /// Write key of `b.example`.
 pub const KEY_B: &str = "hlw_test_site_b_0002";
+/// A hundred years in ms: an accepted time window that takes every fixture.
+pub const CENTURY_MS: u64 = 3_155_760_000_000;
 /// The allowed origin of `a.example`.
 pub const ORIGIN_A: &str = "https://a.example";
 
 /// Two sites: `a.example` (origin https://a.example) and `b.example` (origin https://b.example,
 /// keeps IP prefixes, does not honour DNT).
+///
+/// The fixtures' events are of 2025-12, so the accepted time window is opened to a century;
+/// `hostile.rs` tests the default window.
 pub fn two_sites() -> ServerConfig {
     ServerConfig {
+        limits: heatlake_server::LimitsConfig {
+            ts_past_max_ms: CENTURY_MS,
+            ..Default::default()
+        },
         sites: vec![
             SiteConfig {
                 id: "a.example".into(),
