@@ -168,13 +168,17 @@ impl ScopedSession {
                     return Error::FunctionLimit {
                         function: function.clone(),
                         amount: *amount,
-                        unit: *unit,
-                        limit: *limit,
+                        unit,
+                        limit,
                         amount_max: *amount_max,
                     };
                 }
             }
             _ => {}
+        }
+        // Errors raised inside the Parquet reader's row filter reach here as text only.
+        if let Some(limit) = function_limit_in_text(&error.to_string()) {
+            return limit;
         }
         if error.to_string().contains(SPILL_LIMIT_MESSAGE) {
             return Error::SpillLimit {
@@ -183,6 +187,56 @@ impl ScopedSession {
         }
         Error::DataFusion(error)
     }
+}
+
+/// A [`Error::FunctionLimit`] whose text (`function `f` would produce N unit, more than
+/// bound (max)`) is inside `text`, for errors that lost their type on the way.
+fn function_limit_in_text(text: &str) -> Option<Error> {
+    function_limit_displayed(text).or_else(|| function_limit_debugged(text))
+}
+
+/// [`Error::FunctionLimit`] as its `Debug` form (`FunctionLimit { function: "repeat", ... }`),
+/// which the Parquet reader's row filter prints.
+fn function_limit_debugged(text: &str) -> Option<Error> {
+    let fields = &text[text.find("FunctionLimit {")? + "FunctionLimit {".len()..];
+    let fields = &fields[..fields.find('}')?];
+    let field = |name: &str| {
+        fields.split(", ").find_map(|pair| {
+            let (key, value) = pair.trim().split_once(": ")?;
+            (key == name).then(|| value.trim_matches('"'))
+        })
+    };
+    let function = field("function")?;
+    let amount = field("amount")?;
+    let unit = field("unit")?;
+    let limit = field("limit")?;
+    let amount_max = field("amount_max")?;
+    function_limit_displayed(&format!(
+        "function `{function}` would produce {amount} {unit}, more than {limit} ({amount_max})"
+    ))
+}
+
+/// [`Error::FunctionLimit`] as its message.
+fn function_limit_displayed(text: &str) -> Option<Error> {
+    let rest = &text[text.find("function `")? + "function `".len()..];
+    let (function, rest) = rest.split_once("` would produce ")?;
+    let (amount, rest) = rest.split_once(' ')?;
+    let (unit, rest) = rest.split_once(", more than ")?;
+    let (limit, rest) = rest.split_once(" (")?;
+    let amount_max = rest.split(')').next()?.parse().ok()?;
+    let unit = ["bytes", "elements", "rows"]
+        .into_iter()
+        .find(|known| *known == unit)?;
+    let limit = ["function_output_bytes_max", "series_rows_max"]
+        .into_iter()
+        .find(|known| *known == limit)?;
+    Some(Error::FunctionLimit {
+        function: function.to_owned(),
+        amount: amount.parse().ok()?,
+        unit,
+        limit,
+        amount_max,
+    })
 }
 
 fn check_sites(sites: &[String]) -> Result<()> {

@@ -197,7 +197,7 @@ async fn a_query_past_its_spill_limit_fails_clearly() {
     let sorting = "SELECT max(r) FROM (SELECT row_number() OVER (ORDER BY value DESC) AS r \
                    FROM generate_series(1, 3000000))";
     let limits = ScopeLimits {
-        memory_bytes_max: 4 * 1024 * 1024,
+        memory_bytes_max: 16 * 1024 * 1024,
         spill_bytes_max: 64 * 1024,
         ..ScopeLimits::default()
     };
@@ -213,7 +213,7 @@ async fn a_query_past_its_spill_limit_fails_clearly() {
     );
     // With room to spill, the same sort answers.
     let roomy = ScopeLimits {
-        memory_bytes_max: 4 * 1024 * 1024,
+        memory_bytes_max: 16 * 1024 * 1024,
         ..ScopeLimits::default()
     };
     let (_directory, session, _) = scoped(&["one.example"], roomy).await;
