@@ -15,6 +15,9 @@ const TINY_LIMITS: RrwebLimits = RrwebLimits {
     nodes_total_max: 24,
 };
 
+/// The collector's default `events_per_request_max`.
+const EVENTS_MAX: usize = 5000;
+
 fuzz_target!(|body: &[u8]| {
     let mut mapper = RrwebMapper::new(RrwebLimits::default());
     let mut tiny_mapper = RrwebMapper::new(TINY_LIMITS);
@@ -24,12 +27,13 @@ fuzz_target!(|body: &[u8]| {
         let Ok(batch) = RrwebBatch::decode(line) else {
             continue;
         };
-        if let Ok(events) = mapper.map(&batch) {
+        if let Ok(events) = mapper.map(&batch, EVENTS_MAX) {
+            assert!(events.len() <= EVENTS_MAX, "more events than the bound");
             for event in events {
                 ingest_wire(&mut context, &mut sink, event);
             }
         }
-        let _ = tiny_mapper.map(&batch);
+        let _ = tiny_mapper.map(&batch, 8);
         let defaults = RrwebLimits::default();
         assert!(mapper.pages() <= defaults.pages_max, "pages over the limit");
         assert!(

@@ -190,35 +190,57 @@ pub fn passes_luhn(digits: &[u8]) -> bool {
     sum % 10 == 0
 }
 
-/// The first run of 13 to 19 ASCII digits in `text` that passes the Luhn check, with spaces and
-/// dashes between digits removed (any number of them), as `(byte offset of the run, digits)`.
+/// Most separator bytes between two digits of one card number (the scrubber's documented rule,
+/// `crates/model/src/privacy/scrub.rs`): spaces, tabs, line breaks and `- + . , / _`.
+const SEPARATOR_BYTES_MAX: usize = 4;
+
+/// The first run of 13 to 19 ASCII digits in `text` that passes the Luhn check, digits joined
+/// across at most [`SEPARATOR_BYTES_MAX`] separator bytes, as `(byte offset of the run, digits)`.
 ///
-/// A longer run is checked window by window, since `4111 1111 1111 1111 2` holds a card.
-/// Written from the definition, quadratic in the run length, and independent of the scrubber.
+/// A longer run is checked window by window, since `4111 1111 1111 1111 2` holds a card. The
+/// scrubber's one documented exception is kept: exactly 13 digits with no separator, starting
+/// with `1`, are a millisecond timestamp. Written from the rule, quadratic in the run length, and
+/// independent of the scrubber.
 pub fn luhn_valid_card_run(text: &str) -> Option<(usize, String)> {
     let bytes = text.as_bytes();
     let mut run: Vec<u8> = Vec::new();
     let mut run_start = 0;
-    // Whether only separators have been seen since the last digit of the run.
-    let mut joinable = false;
+    let mut separated = false;
+    // Separator bytes since the last digit of the run; `None` once the run cannot go on.
+    let mut gap: Option<usize> = None;
+    let check = |run: &[u8], run_start: usize, separated: bool| {
+        let timestamp = !separated && run.len() == 13 && run[0] == 1;
+        if timestamp {
+            None
+        } else {
+            luhn_valid_window(run, run_start)
+        }
+    };
     for (offset, &byte) in bytes.iter().enumerate() {
         match byte {
             b'0'..=b'9' => {
-                if !joinable {
-                    if let Some(found) = luhn_valid_window(&run, run_start) {
-                        return Some(found);
+                match gap {
+                    Some(0) => {}
+                    Some(separators) if separators <= SEPARATOR_BYTES_MAX => separated = true,
+                    _ => {
+                        if let Some(found) = check(&run, run_start, separated) {
+                            return Some(found);
+                        }
+                        run.clear();
+                        run_start = offset;
+                        separated = false;
                     }
-                    run.clear();
-                    run_start = offset;
                 }
                 run.push(byte - b'0');
-                joinable = true;
+                gap = Some(0);
             }
-            b' ' | b'-' => {}
-            _ => joinable = false,
+            b' ' | b'\t' | b'\n' | b'\r' | b'-' | b'+' | b'.' | b',' | b'/' | b'_' => {
+                gap = gap.map(|gap| gap + 1)
+            }
+            _ => gap = None,
         }
     }
-    luhn_valid_window(&run, run_start)
+    check(&run, run_start, separated)
 }
 
 /// Checks the scrubber's properties on one input, panicking with the broken one:
