@@ -53,6 +53,24 @@ async fn origin_null_is_refused_where_origins_are_limited() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    // `*` allows every origin but `null`.
+    let mut config = two_sites();
+    config.sites[0].allowed_origins = vec!["*".into()];
+    let app = App::with_config(config);
+    for (origin, expected) in [
+        ("https://any.example", StatusCode::OK),
+        ("null", StatusCode::FORBIDDEN),
+    ] {
+        let reply = app
+            .send(
+                events_request(KEY_A)
+                    .header("origin", origin)
+                    .body(Body::from(click("a.example", 0)))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(reply.status, expected, "{origin}: {}", reply.text());
+    }
     // The pixel is for browsers without CORS: `null` there is refused the same way (a GIF,
     // nothing stored).
     let app = App::new();
@@ -254,7 +272,7 @@ fn heavy_rrweb_batch(pageview_id: &str, divs: u32) -> Vec<u8> {
             "initialOffset": {"left": 0, "top": 0}}},
         {"type": 3, "timestamp": ts + 1, "data": {"source": 2, "type": 2, "id": 9 + divs, "x": 5, "y": 5}},
     ]});
-    crate::support::gzip(&serde_json::to_vec(&batch).unwrap())
+    serde_json::to_vec(&batch).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
@@ -264,6 +282,8 @@ async fn health_checks_answer_while_rrweb_batches_are_mapped() {
     // while the batch is still being worked on.
     let mut config = two_sites();
     config.limits.cpu_tasks_max = 1;
+    // Sent uncompressed, so that nothing before the mapping waits.
+    config.limits.body_bytes_max = 8 << 20;
     let app = std::sync::Arc::new(App::with_config(config));
     let (done_sender, mut done) = tokio::sync::mpsc::unbounded_channel();
     let bodies: Vec<Vec<u8>> = (0..3)
@@ -278,7 +298,6 @@ async fn health_checks_answer_while_rrweb_batches_are_mapped() {
                     Request::post("/v1/rrweb")
                         .header("x-heatlake-key", KEY_A)
                         .header("content-type", "application/json")
-                        .header("content-encoding", "gzip")
                         .body(Body::from(body))
                         .unwrap(),
                 )
