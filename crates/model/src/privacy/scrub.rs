@@ -522,15 +522,7 @@ fn find_secret_params(bytes: &[u8], out: &mut Vec<Span>) {
             from = equals + 1;
             continue;
         }
-        let start = skip_markers(bytes, equals + 1);
-        let end = param_value_end(bytes, start);
-        if end > start {
-            out.push(Span {
-                start,
-                end,
-                kind: Kind::Redacted,
-            });
-        }
+        let end = redact_value(bytes, equals + 1, out);
         // Any `name=` inside the value is covered already; skipping it keeps the scan linear.
         from = end.max(equals + 1);
     }
@@ -571,17 +563,24 @@ fn find_secret_pairs(bytes: &[u8], out: &mut Vec<Span>) {
         {
             start = skip_blanks(word_end, false);
         }
-        let start = skip_markers(bytes, start);
-        let end = param_value_end(bytes, start);
-        if end > start {
-            out.push(Span {
-                start,
-                end,
-                kind: Kind::Redacted,
-            });
-        }
+        let end = redact_value(bytes, start, out);
         from = end.max(colon + 1);
     }
+}
+
+/// Emits the secret value that starts at `start` (after any markers already there) and gives
+/// where it ends.
+fn redact_value(bytes: &[u8], start: usize, out: &mut Vec<Span>) -> usize {
+    let start = skip_markers(bytes, start);
+    let end = param_value_end(bytes, start);
+    if end > start {
+        out.push(Span {
+            start,
+            end,
+            kind: Kind::Redacted,
+        });
+    }
+    end
 }
 
 /// The parameter name before the `=` at `equals`: the last bracketed part of `user[password]`, the

@@ -25,50 +25,43 @@ fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
+/// Posts one click of `a.example` with `Origin: origin`.
+async fn post_from(app: &App, origin: &str) -> crate::support::Reply {
+    app.send(
+        events_request(KEY_A)
+            .header("origin", origin)
+            .body(Body::from(click("a.example", 0)))
+            .unwrap(),
+    )
+    .await
+}
+
+/// `two_sites` with `a.example`'s allowed origins set to `origins`.
+fn a_allowing(origins: &[&str]) -> App {
+    let mut config = two_sites();
+    config.sites[0].allowed_origins = origins.iter().map(|&origin| origin.into()).collect();
+    App::with_config(config)
+}
+
 #[tokio::test]
 async fn origin_null_is_refused_where_origins_are_limited() {
     // Sandboxed iframes and `data:` pages send `Origin: null`; it is not "no Origin".
     let app = App::new();
-    let reply = app
-        .send(
-            events_request(KEY_A)
-                .header("origin", "null")
-                .body(Body::from(click("a.example", 0)))
-                .unwrap(),
-        )
-        .await;
+    let reply = post_from(&app, "null").await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.text());
     assert_eq!(reply.json()["reason"], "origin");
     assert_eq!(app.sink.event_count(), 0);
     // A site that lists `null` explicitly takes it.
-    let mut config = two_sites();
-    config.sites[0].allowed_origins.push("null".into());
-    let app = App::with_config(config);
-    let reply = app
-        .send(
-            events_request(KEY_A)
-                .header("origin", "null")
-                .body(Body::from(click("a.example", 0)))
-                .unwrap(),
-        )
-        .await;
+    let app = a_allowing(&[ORIGIN_A, "null"]);
+    let reply = post_from(&app, "null").await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     // `*` allows every origin but `null`.
-    let mut config = two_sites();
-    config.sites[0].allowed_origins = vec!["*".into()];
-    let app = App::with_config(config);
+    let app = a_allowing(&["*"]);
     for (origin, expected) in [
         ("https://any.example", StatusCode::OK),
         ("null", StatusCode::FORBIDDEN),
     ] {
-        let reply = app
-            .send(
-                events_request(KEY_A)
-                    .header("origin", origin)
-                    .body(Body::from(click("a.example", 0)))
-                    .unwrap(),
-            )
-            .await;
+        let reply = post_from(&app, origin).await;
         assert_eq!(reply.status, expected, "{origin}: {}", reply.text());
     }
     // The pixel is for browsers without CORS: `null` there is refused the same way (a GIF,
@@ -86,7 +79,6 @@ async fn origin_null_is_refused_where_origins_are_limited() {
         .await;
     assert_eq!(pixel.status, StatusCode::OK);
     assert_eq!(app.sink.event_count(), 0, "a null origin stored a beacon");
-    let _ = ORIGIN_A;
 }
 
 #[tokio::test]
