@@ -20,27 +20,14 @@ pub const SIDE_PX_MAX: u32 = 16_384;
 /// holds a 1920 px wide page 16 384 px long. Checked before any pixel buffer is allocated.
 pub const PIXELS_MAX: usize = 32 * 1024 * 1024;
 
+/// The CRC-32 a PNG chunk ends with: flate2's (the same IEEE polynomial as zlib's) over the chunk
+/// type and data.
 fn crc32(parts: &[&[u8]]) -> u32 {
-    static TABLE: std::sync::LazyLock<[u32; 256]> = std::sync::LazyLock::new(|| {
-        std::array::from_fn(|n| {
-            let mut c = n as u32;
-            for _ in 0..8 {
-                c = if c & 1 != 0 {
-                    0xedb8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-            }
-            c
-        })
-    });
-    let mut crc = 0xffff_ffffu32;
+    let mut crc = flate2::Crc::new();
     for part in parts {
-        for &byte in *part {
-            crc = TABLE[((crc ^ u32::from(byte)) & 0xff) as usize] ^ (crc >> 8);
-        }
+        crc.update(part);
     }
-    crc ^ 0xffff_ffff
+    crc.sum()
 }
 
 fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
