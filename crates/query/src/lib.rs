@@ -5,7 +5,10 @@
 //! row-group and page statistics prune), and runs SQL. Filters on `site` and `date` select
 //! partitions from the Delta log before any file is opened; filters on `path`, `type` and `ts`
 //! skip files by their Delta statistics and row groups by their Parquet statistics. [`output`]
-//! writes results as a table, CSV, JSON lines or Parquet.
+//! writes results as a table, CSV, JSON lines or Parquet; [`answer`] collects the answers of
+//! a [`ScopedSession`] within row bounds and encodes them (JSON, CSV, Arrow IPC) within byte
+//! bounds, and [`Error::kind`] tells its callers what failed without naming the storage or the
+//! engine.
 //!
 //! ```no_run
 //! # async fn example() -> heatlake_query::Result<()> {
@@ -20,6 +23,7 @@
 #![warn(missing_docs)]
 
 pub mod analytics;
+pub mod answer;
 pub mod bounded;
 mod error;
 pub mod output;
@@ -30,7 +34,8 @@ mod session;
 pub mod snapshot;
 
 pub use bounded::FunctionLimits;
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
+pub use heatlake_table::TableLocation;
 pub use scoped::{ScopeLimits, ScopedSession};
 pub use session::{EVENTS_TABLE, EventsSession, QueryOptions};
 pub use snapshot::LatestTable;

@@ -24,7 +24,9 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use deltalake::DeltaTable;
 use heatlake_table::TableLocation;
 
+use crate::answer::{Answer, Part};
 use crate::bounded::FunctionLimits;
+use crate::output::collect_rows_max;
 use crate::{Error, EventsSession, QueryOptions, Result};
 
 /// What DataFusion 55's disk manager says when a spill passes the temp directory bound (it
@@ -134,6 +136,30 @@ impl ScopedSession {
                 message: error.strip_backtrace(),
             })?;
         Ok(self.events.context().execute_logical_plan(plan).await?)
+    }
+
+    /// Plans the frames of a question with `plan` and collects their rows as the parts named
+    /// `names`, all within the limits; [`Error::RowLimit`] as soon as a part has more than
+    /// `rows_max` rows (the query stops there).
+    pub async fn answer<F>(
+        &self,
+        names: &[&'static str],
+        rows_max: usize,
+        plan: F,
+    ) -> Result<Answer>
+    where
+        F: AsyncFnOnce(&Self) -> Result<Vec<DataFrame>>,
+    {
+        self.run_limited(async {
+            let frames = plan(self).await?;
+            let mut parts = Vec::with_capacity(frames.len());
+            for (frame, name) in frames.into_iter().zip(names) {
+                let (schema, batches) = collect_rows_max(frame, rows_max).await?;
+                parts.push(Part::new(name, schema, batches));
+            }
+            Ok(Answer::new(self.events.version(), parts))
+        })
+        .await
     }
 
     /// Runs `work` under the time limit, turning an exhausted memory pool into

@@ -10,7 +10,7 @@ use flate2::read::{DeflateDecoder, MultiGzDecoder, ZlibDecoder};
 use http_body_util::{BodyExt, Limited};
 
 use crate::budget::{Reservation, run_cpu};
-use crate::error::ApiError;
+use crate::error::{ApiError, Reason};
 use crate::state::AppState;
 
 /// Media types accepted for event bodies. `text/plain` is what `navigator.sendBeacon` sends for a
@@ -44,7 +44,7 @@ pub fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     } else {
         Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            Reason::UnsupportedMediaType,
             format!(
                 "Content-Type {media:?} is not accepted; send one of {}",
                 ACCEPTED_CONTENT_TYPES.join(", ")
@@ -113,7 +113,7 @@ pub async fn read_body(
         other => {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                Reason::UnsupportedMediaType,
                 format!("Content-Encoding {other:?} is not accepted; send gzip, deflate or none"),
             ));
         }

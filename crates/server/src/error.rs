@@ -18,7 +18,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The configuration file could not be read.
-    #[error("cannot read the configuration file {path}: {source}")]
+    #[error("cannot read the configuration file {path}")]
     ReadConfig {
         /// The file.
         path: PathBuf,
@@ -37,7 +37,7 @@ pub enum Error {
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
     /// A file or socket operation failed.
-    #[error("{context}: {source}")]
+    #[error("{context}")]
     Io {
         /// What was being done.
         context: String,
@@ -59,6 +59,126 @@ impl Error {
     }
 }
 
+/// Why a request was refused: the `reason` of the error body and of the rejection metrics.
+///
+/// The set is closed: `docs/collector.md` and `docs/http-api.md` document every reason in their
+/// status code tables, and a test checks the tables against [`Reason::ALL`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// A malformed request or event, or a bad parameter (400).
+    Invalid,
+    /// No write key (401).
+    MissingKey,
+    /// A write key (or metrics token) no site has (401).
+    UnknownKey,
+    /// The `Origin` is not allowed for the key's site (403).
+    Origin,
+    /// An event's or batch's `site` is not the key's site (403).
+    WrongSite,
+    /// A size or count bound (413), its name in `limit`.
+    TooLarge,
+    /// A `Content-Type` or `Content-Encoding` not accepted (415).
+    UnsupportedMediaType,
+    /// The site's rate bound (429).
+    RateLimited,
+    /// A bound on requests, memory or the WAL, or not ready or stopping (503).
+    Unavailable,
+    /// Writing or syncing the WAL failed (500).
+    SinkFailed,
+    /// No read key, an unknown one, or none configured (401).
+    Unauthorized,
+    /// The read key may not read the question's site (403).
+    SiteNotAllowed,
+    /// SQL that does not parse or plan (400).
+    InvalidQuery,
+    /// A statement other than a query (400).
+    NotReadOnly,
+    /// The page has no event in this table version (404).
+    UnknownPage,
+    /// The table version is past the latest (404).
+    UnknownVersion,
+    /// Nothing has been committed yet (404).
+    NoTable,
+    /// No accepted type is offered by the route (406).
+    NotAcceptable,
+    /// The query ran longer than its time bound (408).
+    TimeLimit,
+    /// The query needed more memory or spill space than its bounds (413).
+    MemoryLimit,
+    /// The storage or the engine failed (500).
+    QueryFailed,
+    /// Encoding an answer or drawing a picture failed (500).
+    Internal,
+}
+
+impl Reason {
+    /// Every reason.
+    pub const ALL: [Self; 22] = [
+        Self::Invalid,
+        Self::MissingKey,
+        Self::UnknownKey,
+        Self::Origin,
+        Self::WrongSite,
+        Self::TooLarge,
+        Self::UnsupportedMediaType,
+        Self::RateLimited,
+        Self::Unavailable,
+        Self::SinkFailed,
+        Self::Unauthorized,
+        Self::SiteNotAllowed,
+        Self::InvalidQuery,
+        Self::NotReadOnly,
+        Self::UnknownPage,
+        Self::UnknownVersion,
+        Self::NoTable,
+        Self::NotAcceptable,
+        Self::TimeLimit,
+        Self::MemoryLimit,
+        Self::QueryFailed,
+        Self::Internal,
+    ];
+
+    /// The reason as the error body and the metrics label write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Invalid => "invalid",
+            Self::MissingKey => "missing_key",
+            Self::UnknownKey => "unknown_key",
+            Self::Origin => "origin",
+            Self::WrongSite => "wrong_site",
+            Self::TooLarge => "too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::RateLimited => "rate_limited",
+            Self::Unavailable => "unavailable",
+            Self::SinkFailed => "sink_failed",
+            Self::Unauthorized => "unauthorized",
+            Self::SiteNotAllowed => "site_not_allowed",
+            Self::InvalidQuery => "invalid_query",
+            Self::NotReadOnly => "not_read_only",
+            Self::UnknownPage => "unknown_page",
+            Self::UnknownVersion => "unknown_version",
+            Self::NoTable => "no_table",
+            Self::NotAcceptable => "not_acceptable",
+            Self::TimeLimit => "time_limit",
+            Self::MemoryLimit => "memory_limit",
+            Self::QueryFailed => "query_failed",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 /// A refused request: its status and the JSON body.
 ///
 /// The body is `{"error": "...", "reason": "...", ...}` with `limit` naming the bound at a limit,
@@ -76,8 +196,8 @@ pub struct ApiError {
 pub struct ErrorBody {
     /// What went wrong, for people.
     pub error: String,
-    /// A short stable label for the reason (also the `reason` label of the rejection metrics).
-    pub reason: &'static str,
+    /// Why, as a stable label (also the `reason` label of the rejection metrics).
+    pub reason: Reason,
     /// The named bound that was reached.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<Cow<'static, str>>,
@@ -119,7 +239,7 @@ pub fn shown(text: String) -> String {
 
 impl ApiError {
     /// An error with a status, reason label and message (shown only after [`shown`]).
-    pub fn new(status: StatusCode, reason: &'static str, error: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, reason: Reason, error: impl Into<String>) -> Self {
         Self {
             status,
             body: Box::new(ErrorBody {
@@ -136,7 +256,7 @@ impl ApiError {
     }
 
     /// The reason label.
-    pub fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> Reason {
         self.body.reason
     }
 
@@ -148,9 +268,9 @@ impl ApiError {
         retry_after: Option<Duration>,
     ) -> Self {
         let reason = match status {
-            StatusCode::PAYLOAD_TOO_LARGE => "too_large",
-            StatusCode::TOO_MANY_REQUESTS => "rate_limited",
-            _ => "unavailable",
+            StatusCode::PAYLOAD_TOO_LARGE => Reason::TooLarge,
+            StatusCode::TOO_MANY_REQUESTS => Reason::RateLimited,
+            _ => Reason::Unavailable,
         };
         let mut api = Self::new(status, reason, error);
         api.body.limit = Some(Cow::Borrowed(limit));
@@ -162,7 +282,7 @@ impl ApiError {
     pub fn invalid_event(index: usize, error: ValidationError) -> Self {
         let mut api = Self::new(
             StatusCode::BAD_REQUEST,
-            "invalid",
+            Reason::Invalid,
             format!("event {index}: {error}"),
         );
         api.body.index = Some(index);
@@ -179,7 +299,7 @@ impl ApiError {
 
     /// 400 for a malformed request (not about one event).
     pub fn bad_request(error: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid", error)
+        Self::new(StatusCode::BAD_REQUEST, Reason::Invalid, error)
     }
 }
 
@@ -221,9 +341,11 @@ impl From<SinkError> for ApiError {
                 message,
                 Some(Duration::from_secs(1)),
             ),
-            SinkError::Failed(_) => {
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "sink_failed", message)
-            }
+            SinkError::Failed(_) => Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Reason::SinkFailed,
+                message,
+            ),
         }
     }
 }
@@ -249,7 +371,7 @@ impl IntoResponse for ApiError {
 
 /// The reason label of a refused request, carried to the metrics layer in the response.
 #[derive(Debug, Clone, Copy)]
-pub struct RejectionReason(pub &'static str);
+pub struct RejectionReason(pub Reason);
 
 /// A JSON response with status 200.
 pub fn json_ok(value: &serde_json::Value) -> Response {

@@ -10,25 +10,25 @@ use heatlake_model::{EventBatchBuilder, ValidationError, WireEvent};
 
 use axum::http::request::Parts;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Reason};
 use crate::request::{PeerAddr, client_ip, user_agent};
 use crate::state::{AppState, SiteState};
 
-/// What the server knows about the sender of a request.
+/// What the server knows about the sender of a request (an extractor of the write routes).
 #[derive(Debug, Clone, Default)]
-pub struct Sender<'r> {
+pub(crate) struct Sender {
     /// The `User-Agent` header, used for events without `ua`.
-    pub user_agent: Option<&'r str>,
+    pub(crate) user_agent: Option<String>,
     /// The client address, used for events without `ip` when the site keeps IP prefixes.
-    pub client_ip: Option<String>,
+    pub(crate) client_ip: Option<String>,
 }
 
-impl<'r> Sender<'r> {
+impl Sender {
     /// The sender of the request `parts`: its `User-Agent`, and its address from the trusted
     /// proxy header or the connection.
-    pub fn of(state: &AppState, parts: &'r Parts) -> Self {
+    pub(crate) fn of(state: &AppState, parts: &Parts) -> Self {
         Self {
-            user_agent: user_agent(&parts.headers),
+            user_agent: user_agent(&parts.headers).map(str::to_owned),
             client_ip: client_ip(
                 state.config(),
                 &parts.headers,
@@ -45,18 +45,18 @@ impl<'r> Sender<'r> {
 /// per flush, slowing every site's commits and reads. Events outside are refused (not clamped:
 /// a moved time stamp would be a wrong fact in the table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AcceptedTime {
+pub(crate) struct AcceptedTime {
     /// The time of receipt, ms since the epoch.
-    pub received_at_ms: i64,
+    pub(crate) received_at_ms: i64,
     /// How far before the time of receipt `ts` may be, in ms (`limits.ts_past_max_ms`).
-    pub past_max_ms: u64,
+    pub(crate) past_max_ms: u64,
     /// How far after the time of receipt `ts` may be, in ms (`limits.ts_future_max_ms`).
-    pub future_max_ms: u64,
+    pub(crate) future_max_ms: u64,
 }
 
 impl AcceptedTime {
     /// The window of `limits` around now.
-    pub fn now(limits: &crate::config::LimitsConfig) -> Self {
+    pub(crate) fn now(limits: &crate::config::LimitsConfig) -> Self {
         Self {
             received_at_ms: now_ms(),
             past_max_ms: limits.ts_past_max_ms,
@@ -89,10 +89,10 @@ impl AcceptedTime {
 
 /// Accepts every event or none: the first event that is invalid (400), outside the accepted
 /// time (400) or of another site (403) refuses the whole request, naming its index.
-pub fn build_batch<'a>(
+pub(crate) fn build_batch<'a>(
     site: &SiteState,
     events: impl ExactSizeIterator<Item = Result<WireEvent<'a>, ValidationError>>,
-    sender: &'a Sender<'a>,
+    sender: &'a Sender,
     accepted_time: AcceptedTime,
 ) -> Result<RecordBatch, ApiError> {
     let received_at_ms = accepted_time.received_at_ms;
@@ -113,7 +113,7 @@ pub fn build_batch<'a>(
         {
             let mut error = ApiError::new(
                 StatusCode::FORBIDDEN,
-                "wrong_site",
+                Reason::WrongSite,
                 format!(
                     "event {index}: site {sent:?} is not the site of the write key ({:?}); nothing was stored",
                     site.config.id
@@ -133,7 +133,7 @@ pub fn build_batch<'a>(
             break;
         }
         if wire.ua.is_none() {
-            wire.ua = sender.user_agent.map(Cow::Borrowed);
+            wire.ua = sender.user_agent.as_deref().map(Cow::Borrowed);
         }
         if keep_ip && wire.ip.is_none() {
             wire.ip = sender.client_ip.as_deref().map(Cow::Borrowed);
@@ -151,7 +151,7 @@ pub fn build_batch<'a>(
 }
 
 /// Milliseconds since the Unix epoch, now.
-pub fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_millis() as i64)

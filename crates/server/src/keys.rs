@@ -9,15 +9,15 @@ use axum::http::HeaderMap;
 use crate::error::{Error, Result};
 
 /// Request header holding the write key.
-pub const KEY_HEADER: &str = "x-heatlake-key";
+pub(crate) const KEY_HEADER: &str = "x-heatlake-key";
 /// Query parameter holding the write key (`sendBeacon` and the pixel cannot set headers).
-pub const KEY_PARAMETER: &str = "key";
+pub(crate) const KEY_PARAMETER: &str = "key";
 /// Request header holding the optional batch id.
-pub const BATCH_HEADER: &str = "x-heatlake-batch";
+pub(crate) const BATCH_HEADER: &str = "x-heatlake-batch";
 /// Query parameter holding the optional batch id.
-pub const BATCH_PARAMETER: &str = "batch";
+pub(crate) const BATCH_PARAMETER: &str = "batch";
 /// Longest batch id, in bytes.
-pub const BATCH_ID_BYTES_MAX: usize = 128;
+pub(crate) const BATCH_ID_BYTES_MAX: usize = 128;
 /// File in the data directory holding the development site's write key.
 pub const DEV_KEY_FILE: &str = "dev-write-key";
 /// File in the data directory holding the development site's read key.
@@ -25,7 +25,7 @@ pub const DEV_READ_KEY_FILE: &str = "dev-read-key";
 
 /// The read key of a request: `Authorization: Bearer <key>`, else the `X-Heatlake-Key` header.
 /// Never a query parameter: a read key is a secret, and URLs end up in logs and histories.
-pub fn read_key(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn read_key(headers: &HeaderMap) -> Option<&str> {
     let bearer = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -44,7 +44,7 @@ pub fn read_key(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The value of `header`, else of the query parameter `parameter`.
-pub fn header_or_query<'a>(
+pub(crate) fn header_or_query<'a>(
     headers: &'a HeaderMap,
     query: &'a [(String, String)],
     header: &str,
@@ -64,7 +64,7 @@ pub fn header_or_query<'a>(
 }
 
 /// Whether a batch id is acceptable: 1-128 visible ASCII characters.
-pub fn valid_batch_id(batch_id: &str) -> bool {
+pub(crate) fn valid_batch_id(batch_id: &str) -> bool {
     batch_id.len() <= BATCH_ID_BYTES_MAX && batch_id.bytes().all(|byte| byte.is_ascii_graphic())
 }
 

@@ -11,7 +11,7 @@
 //!   --rate--> decode_line --> IngestContext::accept --> EventBatchBuilder --> EventSink::append --> 200
 //! ```
 //!
-//! The read routes ([`read`]: `POST /v1/sql`, `GET /v1/heatmap`, ...) answer holders of a read
+//! The read routes (`POST /v1/sql`, `GET /v1/heatmap`, ...) answer holders of a read
 //! key with the rows of the sites the key names, through `heatlake-query`'s scoped sessions.
 //!
 //! `docs/collector.md` documents the endpoints, status codes, limits and configuration.
@@ -29,26 +29,26 @@
 //! ```
 #![warn(missing_docs)]
 
-pub mod body;
-pub mod budget;
+mod body;
+mod budget;
 pub mod config;
-pub mod cors;
-pub mod error;
-pub mod ingest;
+mod cors;
+mod error;
+mod ingest;
 pub mod keys;
-pub mod metrics;
-pub mod ratelimit;
-pub mod read;
-pub mod request;
+mod metrics;
+mod ratelimit;
+mod read;
+mod request;
 pub mod routes;
 pub mod serve;
 pub mod sink;
-pub mod state;
+mod state;
 
 pub use config::{
     CollectorConfig, LimitsConfig, ReadKeyConfig, ReadsConfig, ServerConfig, SiteConfig,
 };
-pub use error::{ApiError, Error, Result};
+pub use error::{Error, Reason, Result};
 pub use metrics::Metrics;
 pub use request::PeerAddr;
 pub use routes::build_router;

@@ -31,6 +31,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::error::Reason;
 use crate::sink::SinkStats;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -192,21 +193,21 @@ impl Metrics {
     }
 
     /// Counts a refused request.
-    pub fn request_rejected(&self, reason: &str) {
+    pub fn request_rejected(&self, reason: Reason) {
         self.0
             .requests_rejected
             .get_or_create(&ReasonLabels {
-                reason: reason.to_owned(),
+                reason: reason.as_str().to_owned(),
             })
             .inc();
     }
 
     /// Counts the events of a refused request, where their number is known.
-    pub fn events_rejected(&self, reason: &str, events: usize) {
+    pub fn events_rejected(&self, reason: Reason, events: usize) {
         self.0
             .events_rejected
             .get_or_create(&ReasonLabels {
-                reason: reason.to_owned(),
+                reason: reason.as_str().to_owned(),
             })
             .inc_by(events as u64);
     }

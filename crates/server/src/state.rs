@@ -160,13 +160,18 @@ impl AppState {
     }
 
     /// The sites.
-    pub fn sites(&self) -> &[SiteState] {
+    pub(crate) fn sites(&self) -> &[SiteState] {
         &self.0.sites
     }
 
-    /// The site whose write key is `key`.
-    pub fn site_by_key(&self, key: &str) -> Option<&SiteState> {
-        self.0.by_key.get(key).map(|index| &self.0.sites[*index])
+    /// The index of the site whose write key is `key`, for [`Self::site_at`].
+    pub(crate) fn site_index_by_key(&self, key: &str) -> Option<usize> {
+        self.0.by_key.get(key).copied()
+    }
+
+    /// The site at `index` of [`Self::sites`].
+    pub(crate) fn site_at(&self, index: usize) -> &SiteState {
+        &self.0.sites[index]
     }
 
     /// The site with id `id`.
@@ -185,7 +190,7 @@ impl AppState {
     }
 
     /// Permits for requests in flight on the `/v1` routes (`concurrent_requests_max`).
-    pub fn request_permits(&self) -> &Arc<Semaphore> {
+    pub(crate) fn request_permits(&self) -> &Arc<Semaphore> {
         &self.0.requests
     }
 
@@ -196,7 +201,7 @@ impl AppState {
 
     /// Permits for CPU-heavy work off the serving threads (`cpu_tasks_max`); see
     /// [`crate::budget::run_cpu`].
-    pub fn cpu_permits(&self) -> &Arc<Semaphore> {
+    pub(crate) fn cpu_permits(&self) -> &Arc<Semaphore> {
         &self.0.cpu_permits
     }
 

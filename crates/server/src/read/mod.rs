@@ -24,23 +24,25 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
-use heatlake_query::{LatestTable, QueryOptions, ScopeLimits, ScopedSession};
-use heatlake_table::TableLocation;
+use heatlake_query::{LatestTable, QueryOptions, ScopeLimits, ScopedSession, TableLocation};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::{ReadsConfig, ServerConfig};
-use crate::error::{ApiError, Error, Result};
+use crate::error::{ApiError, Error, Reason, Result};
 use crate::keys;
 use crate::state::AppState;
 
-pub use answer::{ARROW_STREAM_TYPE, Format};
+#[cfg(test)]
+pub(crate) use answer::ARROW_STREAM_TYPE;
 
 /// Seconds a client is asked to wait at `concurrent_queries_max`.
 const BUSY_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// The read routes.
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     routes::router()
 }
 
@@ -62,34 +64,46 @@ impl std::fmt::Debug for Reader {
     }
 }
 
-/// The sites a request's read key may read.
+/// The sites a request's read key may read: extracting it is the read routes' authorisation
+/// (401 without a known read key).
 #[derive(Debug, Clone)]
-pub struct Grant {
+pub(crate) struct ReadGrant {
     sites: Arc<[String]>,
 }
 
-impl Grant {
+impl ReadGrant {
     /// The sites, in the order the key names them.
-    pub fn sites(&self) -> &[String] {
+    pub(crate) fn sites(&self) -> &[String] {
         &self.sites
     }
 
     /// 403 unless the key may read `site`.
-    pub fn check_site(&self, site: &str) -> Result<(), ApiError> {
+    pub(crate) fn check_site(&self, site: &str) -> Result<(), ApiError> {
         if self.sites.iter().any(|allowed| allowed == site) {
             return Ok(());
         }
         Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "site_not_allowed",
+            Reason::SiteNotAllowed,
             format!("this read key may not read site {site:?}"),
         ))
     }
 }
 
+impl FromRequestParts<AppState> for ReadGrant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        state.reader().authorize(&parts.headers)
+    }
+}
+
 impl Reader {
     /// The reader of `config`: its read keys, its table and its `[reads]` bounds.
-    pub fn new(config: &ServerConfig) -> Result<Self> {
+    pub(crate) fn new(config: &ServerConfig) -> Result<Self> {
         let location = TableLocation::parse(&config.table_location()).map_err(|error| {
             Error::InvalidConfig(format!("table {}: {error}", config.table_location()))
         })?;
@@ -109,14 +123,18 @@ impl Reader {
     }
 
     /// The bounds.
-    pub fn limits(&self) -> &ReadsConfig {
+    pub(crate) fn limits(&self) -> &ReadsConfig {
         &self.limits
     }
 
     /// The sites the request's read key may read; 401 without a known read key.
-    pub fn authorize(&self, headers: &HeaderMap) -> Result<Grant, ApiError> {
+    fn authorize(&self, headers: &HeaderMap) -> Result<ReadGrant, ApiError> {
         let unauthorized = |message: &str| {
-            ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message.to_owned())
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                Reason::Unauthorized,
+                message.to_owned(),
+            )
         };
         if self.keys.is_empty() {
             return Err(unauthorized(
@@ -129,7 +147,7 @@ impl Reader {
             ));
         };
         match self.keys.get(key) {
-            Some(sites) => Ok(Grant {
+            Some(sites) => Ok(ReadGrant {
                 sites: Arc::clone(sites),
             }),
             None => Err(unauthorized("unknown read key")),
@@ -153,9 +171,9 @@ impl Reader {
 
     /// A session over the grant's sites at `version` (latest when `None`), with this reader's
     /// time and memory limits.
-    pub async fn session(
+    pub(crate) async fn session(
         &self,
-        grant: &Grant,
+        grant: &ReadGrant,
         version: Option<u64>,
     ) -> Result<ScopedSession, ApiError> {
         let table = self

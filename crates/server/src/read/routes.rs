@@ -1,25 +1,26 @@
-//! The handlers of the read routes.
+//! The handlers of the read routes. Each reads like its contract: the read key ([`ReadGrant`],
+//! 401), the parameters (400), then [`prepare`] (format 406, site 403, version 400, permit 503,
+//! session 404) and the question, answered under the limits.
 
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
 use axum::routing::{get, post};
-use datafusion::dataframe::DataFrame;
 use heatlake_query::ScopedSession;
 use heatlake_query::analytics::ctr::{element_ctr, link_ctr};
 use heatlake_query::analytics::frustration::frustration;
 use heatlake_query::analytics::funnel::funnel;
 use heatlake_query::analytics::heatmap::{HeatmapMode, heatmap};
 use heatlake_query::analytics::scroll::scroll_depth;
-use heatlake_query::output::collect_rows_max;
+use heatlake_query::answer::Answer;
 use heatlake_query::render::picture::{off_runtime, picture_drawing};
 use serde::Deserialize;
 
-use super::answer::{Format, Part, encode, query_error, respond};
+use super::answer::{Format, encode, query_error, respond};
 use super::params::{self, Ctr, Query};
-use super::{Grant, Reader};
+use super::{ReadGrant, Reader};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -42,12 +43,7 @@ fn pairs(query: Option<String>) -> Vec<(String, String)> {
         .collect()
 }
 
-fn reply(outcome: Result<Response, ApiError>) -> Response {
-    outcome.unwrap_or_else(IntoResponse::into_response)
-}
-
-/// The checks every question shares, in order: key (401), parameters (400), format (406),
-/// site (403), a permit (503), the session (404 unknown version).
+/// A question ready to run: its format, a session over the key's sites and a permit.
 struct Prepared<'a> {
     reader: &'a Reader,
     format: Format,
@@ -56,17 +52,23 @@ struct Prepared<'a> {
     permit: tokio::sync::OwnedSemaphorePermit,
 }
 
+/// The checks every question shares, in order: format (406), `site` when the question names
+/// one (403), `version` (its error comes here, after those), a permit (503), the session
+/// (404 unknown version or no table).
 async fn prepare<'a>(
     reader: &'a Reader,
     headers: &HeaderMap,
-    grant: &Grant,
-    query: &Query,
-    site: &str,
+    grant: &ReadGrant,
+    format_parameter: Option<&str>,
+    site: Option<&str>,
+    version: Result<Option<u64>, ApiError>,
     offered: &[Format],
 ) -> Result<Prepared<'a>, ApiError> {
-    let format = Format::negotiate(headers, query.format(), offered)?;
-    grant.check_site(site)?;
-    let version = query.version()?;
+    let format = Format::negotiate(headers, format_parameter, offered)?;
+    if let Some(site) = site {
+        grant.check_site(site)?;
+    }
+    let version = version?;
     let permit = reader.permit()?;
     let session = reader.session(grant, version).await?;
     Ok(Prepared {
@@ -78,193 +80,203 @@ async fn prepare<'a>(
 }
 
 impl Prepared<'_> {
-    /// Runs `frames` (planned by `plan` inside the limits) and encodes their rows.
-    async fn answer<F>(&self, names: &[&'static str], plan: F) -> Result<Response, ApiError>
-    where
-        F: AsyncFnOnce(&ScopedSession) -> heatlake_query::Result<Vec<DataFrame>>,
-    {
+    /// The most rows a part of an answer may have.
+    fn rows_max(&self) -> usize {
+        self.reader.limits().answer_rows_max
+    }
+
+    /// The response of `answer`, a question run by [`ScopedSession::answer`] in this session.
+    fn respond(&self, answer: heatlake_query::Result<Answer>) -> Result<Response, ApiError> {
         let limits = self.reader.limits();
-        let rows_max = limits.answer_rows_max;
-        let parts = self
-            .session
-            .run_limited(async {
-                let frames = plan(&self.session).await?;
-                let mut parts = Vec::with_capacity(frames.len());
-                for (frame, name) in frames.into_iter().zip(names) {
-                    let (schema, batches) = collect_rows_max(frame, rows_max).await?;
-                    parts.push(Part {
-                        name,
-                        schema,
-                        batches,
-                    });
-                }
-                Ok(parts)
-            })
-            .await
-            .map_err(query_error(limits))?;
-        encode(&parts, self.format, self.session.events().version(), limits)
+        encode(&answer.map_err(query_error(limits))?, self.format, limits)
     }
 }
 
 /// `GET /v1/heatmap`: cells of a click or move heatmap, or its picture (`format=png`).
 async fn get_heatmap(
     State(state): State<AppState>,
+    grant: ReadGrant,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
-) -> Response {
-    reply(
-        async {
-            let reader = state.reader();
-            let grant = reader.authorize(&headers)?;
-            let query = Query::parse(pairs(raw), params::HEATMAP, &[])?;
-            let params = params::heatmap(&query)?;
-            let offered = if params.mode == HeatmapMode::Page {
-                TABLES_AND_PNG
-            } else {
-                TABLES
-            };
-            let prepared = prepare(reader, &headers, &grant, &query, &params.site, offered).await?;
-            if prepared.format == Format::Png {
-                let Prepared {
-                    session, permit, ..
-                } = prepared;
-                let drawing = session
-                    .run_limited(picture_drawing(session.events(), &params, None))
-                    .await
-                    .map_err(query_error(reader.limits()))?;
-                // Drawn on the blocking pool; the permit goes with it, so at most
-                // concurrent_queries_max pictures draw at once, even if this request is dropped.
-                let picture = off_runtime(move || {
-                    let _permit = permit;
-                    drawing.render()
-                })
-                .await
-                .map_err(query_error(reader.limits()))?;
-                return Ok(respond(Format::Png, session.events().version(), picture));
-            }
-            prepared
-                .answer(&["cells"], async |session| {
-                    Ok(vec![heatmap(session.events(), &params).await?])
-                })
-                .await
-        }
-        .await,
+) -> Result<Response, ApiError> {
+    let reader = state.reader();
+    let query = Query::parse(pairs(raw), params::HEATMAP, &[])?;
+    let params = params::heatmap(&query)?;
+    let offered = if params.mode == HeatmapMode::Page {
+        TABLES_AND_PNG
+    } else {
+        TABLES
+    };
+    let prepared = prepare(
+        reader,
+        &headers,
+        &grant,
+        query.format(),
+        Some(&params.site),
+        query.version(),
+        offered,
     )
+    .await?;
+    if prepared.format == Format::Png {
+        let Prepared {
+            session, permit, ..
+        } = prepared;
+        let drawing = session
+            .run_limited(picture_drawing(session.events(), &params, None))
+            .await
+            .map_err(query_error(reader.limits()))?;
+        // Drawn on the blocking pool; the permit goes with it, so at most
+        // concurrent_queries_max pictures draw at once, even if this request is dropped.
+        let picture = off_runtime(move || {
+            let _permit = permit;
+            drawing.render()
+        })
+        .await
+        .map_err(query_error(reader.limits()))?;
+        return Ok(respond(Format::Png, session.events().version(), picture));
+    }
+    let answer = prepared
+        .session
+        .answer(&["cells"], prepared.rows_max(), async |session| {
+            Ok(vec![heatmap(session.events(), &params).await?])
+        })
+        .await;
+    prepared.respond(answer)
 }
 
 /// `GET /v1/scroll`: the summary and the reach curve (`part=summary|reach` for one of them).
 async fn get_scroll(
     State(state): State<AppState>,
+    grant: ReadGrant,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
-) -> Response {
-    reply(
-        async {
-            let reader = state.reader();
-            let grant = reader.authorize(&headers)?;
-            let query = Query::parse(pairs(raw), params::SCROLL, &[])?;
-            let params = params::scroll(&query)?;
-            let part = query.get("part");
-            if let Some(other) = part.filter(|part| !["summary", "reach"].contains(part)) {
-                return Err(ApiError::bad_request(format!(
-                    "part must be summary or reach, got {other:?}"
-                )));
-            }
-            let prepared = prepare(reader, &headers, &grant, &query, &params.site, TABLES).await?;
-            let names: &[&'static str] = match part {
-                Some("summary") => &["summary"],
-                Some(_) => &["reach"],
-                None => &["summary", "reach"],
-            };
-            prepared
-                .answer(names, async |session| {
-                    let depth = scroll_depth(session.events(), &params).await?;
-                    Ok(match part {
-                        Some("summary") => vec![depth.summary],
-                        Some(_) => vec![depth.reach],
-                        None => vec![depth.summary, depth.reach],
-                    })
-                })
-                .await
-        }
-        .await,
+) -> Result<Response, ApiError> {
+    let query = Query::parse(pairs(raw), params::SCROLL, &[])?;
+    let params = params::scroll(&query)?;
+    let part = query.get("part");
+    if let Some(other) = part.filter(|part| !["summary", "reach"].contains(part)) {
+        return Err(ApiError::bad_request(format!(
+            "part must be summary or reach, got {other:?}"
+        )));
+    }
+    let prepared = prepare(
+        state.reader(),
+        &headers,
+        &grant,
+        query.format(),
+        Some(&params.site),
+        query.version(),
+        TABLES,
     )
+    .await?;
+    let names: &[&'static str] = match part {
+        Some("summary") => &["summary"],
+        Some(_) => &["reach"],
+        None => &["summary", "reach"],
+    };
+    let answer = prepared
+        .session
+        .answer(names, prepared.rows_max(), async |session| {
+            let depth = scroll_depth(session.events(), &params).await?;
+            Ok(match part {
+                Some("summary") => vec![depth.summary],
+                Some(_) => vec![depth.reach],
+                None => vec![depth.summary, depth.reach],
+            })
+        })
+        .await;
+    prepared.respond(answer)
 }
 
 /// `GET /v1/ctr`: click-through per element, or per next page (`next_pages=true`).
 async fn get_ctr(
     State(state): State<AppState>,
+    grant: ReadGrant,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
-) -> Response {
-    reply(
-        async {
-            let reader = state.reader();
-            let grant = reader.authorize(&headers)?;
-            let query = Query::parse(pairs(raw), params::CTR, &[])?;
-            let params = params::ctr(&query)?;
-            let site = match &params {
-                Ctr::Elements(params) => params.site.clone(),
-                Ctr::NextPages(params) => params.site.clone(),
-            };
-            let prepared = prepare(reader, &headers, &grant, &query, &site, TABLES).await?;
-            prepared
-                .answer(&["ctr"], async |session| {
-                    Ok(vec![match &params {
-                        Ctr::Elements(params) => element_ctr(session.events(), params).await?,
-                        Ctr::NextPages(params) => link_ctr(session.events(), params).await?,
-                    }])
-                })
-                .await
-        }
-        .await,
+) -> Result<Response, ApiError> {
+    let query = Query::parse(pairs(raw), params::CTR, &[])?;
+    let params = params::ctr(&query)?;
+    let site = match &params {
+        Ctr::Elements(params) => &params.site,
+        Ctr::NextPages(params) => &params.site,
+    };
+    let prepared = prepare(
+        state.reader(),
+        &headers,
+        &grant,
+        query.format(),
+        Some(site),
+        query.version(),
+        TABLES,
     )
+    .await?;
+    let answer = prepared
+        .session
+        .answer(&["ctr"], prepared.rows_max(), async |session| {
+            Ok(vec![match &params {
+                Ctr::Elements(params) => element_ctr(session.events(), params).await?,
+                Ctr::NextPages(params) => link_ctr(session.events(), params).await?,
+            }])
+        })
+        .await;
+    prepared.respond(answer)
 }
 
 /// `GET /v1/frustration`: rage and dead clicks per element or per page.
 async fn get_frustration(
     State(state): State<AppState>,
+    grant: ReadGrant,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
-) -> Response {
-    reply(
-        async {
-            let reader = state.reader();
-            let grant = reader.authorize(&headers)?;
-            let query = Query::parse(pairs(raw), params::FRUSTRATION, &[])?;
-            let params = params::frustration(&query)?;
-            let prepared = prepare(reader, &headers, &grant, &query, &params.site, TABLES).await?;
-            prepared
-                .answer(&["frustration"], async |session| {
-                    Ok(vec![frustration(session.events(), &params).await?])
-                })
-                .await
-        }
-        .await,
+) -> Result<Response, ApiError> {
+    let query = Query::parse(pairs(raw), params::FRUSTRATION, &[])?;
+    let params = params::frustration(&query)?;
+    let prepared = prepare(
+        state.reader(),
+        &headers,
+        &grant,
+        query.format(),
+        Some(&params.site),
+        query.version(),
+        TABLES,
     )
+    .await?;
+    let answer = prepared
+        .session
+        .answer(&["frustration"], prepared.rows_max(), async |session| {
+            Ok(vec![frustration(session.events(), &params).await?])
+        })
+        .await;
+    prepared.respond(answer)
 }
 
 /// `GET /v1/funnel`: sessions through ordered steps (`step` repeated).
 async fn get_funnel(
     State(state): State<AppState>,
+    grant: ReadGrant,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
-) -> Response {
-    reply(
-        async {
-            let reader = state.reader();
-            let grant = reader.authorize(&headers)?;
-            let query = Query::parse(pairs(raw), params::FUNNEL, &["step"])?;
-            let params = params::funnel(&query)?;
-            let prepared = prepare(reader, &headers, &grant, &query, &params.site, TABLES).await?;
-            prepared
-                .answer(&["funnel"], async |session| {
-                    Ok(vec![funnel(session.events(), &params).await?])
-                })
-                .await
-        }
-        .await,
+) -> Result<Response, ApiError> {
+    let query = Query::parse(pairs(raw), params::FUNNEL, &["step"])?;
+    let params = params::funnel(&query)?;
+    let prepared = prepare(
+        state.reader(),
+        &headers,
+        &grant,
+        query.format(),
+        Some(&params.site),
+        query.version(),
+        TABLES,
     )
+    .await?;
+    let answer = prepared
+        .session
+        .answer(&["funnel"], prepared.rows_max(), async |session| {
+            Ok(vec![funnel(session.events(), &params).await?])
+        })
+        .await;
+    prepared.respond(answer)
 }
 
 /// The JSON form of a `POST /v1/sql` body.
@@ -277,59 +289,58 @@ struct SqlRequest {
 }
 
 /// `POST /v1/sql`: one read-only query over the key's sites. The body is the SQL text, or
-/// JSON `{"sql": "...", "version": N}` with `Content-Type: application/json`.
+/// JSON `{"sql": "...", "version": N}` with `Content-Type: application/json`. The body's
+/// bound (413), its form (400) and the version's (400) come before the shared checks.
 async fn post_sql(
     State(state): State<AppState>,
+    grant: ReadGrant,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
     body: Body,
-) -> Response {
-    reply(
-        async {
-            let reader = state.reader();
-            let grant = reader.authorize(&headers)?;
-            let query = Query::parse(pairs(raw), &[], &[])?;
-            let limits = reader.limits();
-            // Read at most one byte past the bound: a larger body is refused, never buffered.
-            let body = axum::body::to_bytes(body, limits.sql_bytes_max)
-                .await
-                .map_err(|_| {
-                    ApiError::limit(
-                        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                        "sql_bytes_max",
-                        format!(
-                            "the body is larger than sql_bytes_max ({} bytes), or was cut off",
-                            limits.sql_bytes_max
-                        ),
-                        None,
-                    )
-                })?;
-            let (sql, body_version) = sql_body(&headers, &body)?;
-            let version = match (query.version()?, body_version) {
-                (Some(_), Some(_)) => {
-                    return Err(ApiError::bad_request(
-                        "version is given both in the query string and in the body",
-                    ));
-                }
-                (from_query, from_body) => from_query.or(from_body),
-            };
-            let format = Format::negotiate(&headers, query.format(), TABLES)?;
-            let permit = reader.permit()?;
-            let session = reader.session(&grant, version).await?;
-            let prepared = Prepared {
-                reader,
-                format,
-                session,
-                permit,
-            };
-            prepared
-                .answer(&["result"], async |session| {
-                    Ok(vec![session.plan(&sql).await?])
-                })
-                .await
+) -> Result<Response, ApiError> {
+    let reader = state.reader();
+    let query = Query::parse(pairs(raw), &[], &[])?;
+    let limits = reader.limits();
+    // Read at most one byte past the bound: a larger body is refused, never buffered.
+    let body = axum::body::to_bytes(body, limits.sql_bytes_max)
+        .await
+        .map_err(|_| {
+            ApiError::limit(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "sql_bytes_max",
+                format!(
+                    "the body is larger than sql_bytes_max ({} bytes), or was cut off",
+                    limits.sql_bytes_max
+                ),
+                None,
+            )
+        })?;
+    let (sql, body_version) = sql_body(&headers, &body)?;
+    let version = match (query.version()?, body_version) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "version is given both in the query string and in the body",
+            ));
         }
-        .await,
+        (from_query, from_body) => from_query.or(from_body),
+    };
+    let prepared = prepare(
+        reader,
+        &headers,
+        &grant,
+        query.format(),
+        None,
+        Ok(version),
+        TABLES,
     )
+    .await?;
+    let answer = prepared
+        .session
+        .answer(&["result"], prepared.rows_max(), async |session| {
+            Ok(vec![session.plan(&sql).await?])
+        })
+        .await;
+    prepared.respond(answer)
 }
 
 fn sql_body(headers: &HeaderMap, body: &Bytes) -> Result<(String, Option<u64>), ApiError> {
@@ -386,13 +397,13 @@ mod tests {
             Format::negotiate(&headers, None, TABLES)
                 .unwrap_err()
                 .status,
-            axum::http::StatusCode::NOT_ACCEPTABLE
+            StatusCode::NOT_ACCEPTABLE
         );
         assert_eq!(
             Format::negotiate(&headers, Some("png"), TABLES)
                 .unwrap_err()
                 .status,
-            axum::http::StatusCode::BAD_REQUEST
+            StatusCode::BAD_REQUEST
         );
     }
 }

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Reason};
 use crate::keys::read_key;
 use crate::state::AppState;
 
@@ -20,7 +20,7 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
         (Some(_), _) => {
             return ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "unknown_key",
+                Reason::UnknownKey,
                 "the metrics token is not this collector's `metrics_token`; send none for the series that name no site",
             )
             .into_response();

@@ -2,19 +2,21 @@
 //! time bounds on the `/v1` routes that store events (the read routes of [`crate::read`] have
 //! their own).
 
-pub mod events;
-pub mod health;
-pub mod metrics;
-pub mod optout;
-pub mod pages;
+mod events;
+mod health;
+mod metrics;
+mod optout;
+mod pages;
 pub mod pixel;
-pub mod rrweb;
+mod rrweb;
 pub mod tracker;
+mod write;
 
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
+use axum::handler::Handler;
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -25,14 +27,15 @@ use crate::state::AppState;
 
 /// Seconds a client is asked to wait after a 503 at `concurrent_requests_max` or
 /// `request_timeout_ms`.
-pub const BUSY_RETRY_AFTER: Duration = Duration::from_secs(1);
+const BUSY_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// The collector's routes over `state`.
 pub fn build_router(state: AppState) -> Router {
+    let pipeline = middleware::from_fn_with_state(state.clone(), write::pipeline);
     let ingest = Router::new()
         .route(
             "/v1/events",
-            axum::routing::post(events::post_events).options(events::preflight),
+            axum::routing::post(events::post_events.layer(pipeline)).options(events::preflight),
         )
         .route("/v1/pixel.gif", get(pixel::get_pixel))
         .route("/v1/optout", get(optout::optout).post(optout::optout))
@@ -93,7 +96,7 @@ async fn track(State(state): State<AppState>, request: Request, next: Next) -> R
     let metrics = state.metrics();
     metrics.request(&route, response.status().as_u16(), started.elapsed());
     if let Some(RejectionReason(reason)) = response.extensions().get::<RejectionReason>() {
-        metrics.request_rejected(reason);
+        metrics.request_rejected(*reason);
     }
     response
 }

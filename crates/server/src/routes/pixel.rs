@@ -9,8 +9,8 @@
 
 use std::borrow::Cow;
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use heatlake_model::WireEvent;
 use heatlake_model::wire::WIRE_VERSION;
@@ -18,9 +18,9 @@ use heatlake_model::wire::WIRE_VERSION;
 use crate::error::{ApiError, RejectionReason};
 use crate::ingest::{AcceptedTime, Sender, build_batch, now_ms};
 use crate::request::{drop_reason, query_pairs, query_value};
-use crate::routes::events::{allowed_origin, authenticate};
+use crate::routes::write::WriteSite;
 use crate::sink::Appended;
-use crate::state::AppState;
+use crate::state::{AppState, SiteState};
 
 /// A transparent 1x1 GIF (43 bytes).
 pub const PIXEL_GIF: [u8; 43] = [
@@ -30,11 +30,20 @@ pub const PIXEL_GIF: [u8; 43] = [
 ];
 
 /// Prefix of query parameters that become `props` entries.
-pub const PROP_PREFIX: &str = "prop.";
+pub(crate) const PROP_PREFIX: &str = "prop.";
 
 /// Handles `GET /v1/pixel.gif`.
-pub async fn get_pixel(State(state): State<AppState>, request: Request) -> Response {
-    let outcome = record(&state, request).await;
+pub(crate) async fn get_pixel(
+    State(state): State<AppState>,
+    site: Result<WriteSite, ApiError>,
+    sender: Sender,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let outcome = match site {
+        Ok(site) => record(&state, site.site(), &sender, &query_pairs(&uri), &headers).await,
+        Err(error) => Err(error),
+    };
     let mut response = (StatusCode::OK, PIXEL_GIF).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/gif"));
@@ -45,7 +54,7 @@ pub async fn get_pixel(State(state): State<AppState>, request: Request) -> Respo
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     headers.insert(header::EXPIRES, HeaderValue::from_static("0"));
     if let Err(error) = outcome {
-        tracing::debug!(reason = error.reason(), error = %error.body.error, "pixel stored nothing");
+        tracing::debug!(reason = %error.reason(), error = %error.body.error, "pixel stored nothing");
         response
             .extensions_mut()
             .insert(RejectionReason(error.reason()));
@@ -53,13 +62,15 @@ pub async fn get_pixel(State(state): State<AppState>, request: Request) -> Respo
     response
 }
 
-async fn record(state: &AppState, request: Request) -> Result<(), ApiError> {
-    let (parts, _body) = request.into_parts();
-    let query = query_pairs(&parts.uri);
-    let site = authenticate(state, &parts, &query)?;
-    allowed_origin(site, &parts)?;
+async fn record(
+    state: &AppState,
+    site: &SiteState,
+    sender: &Sender,
+    query: &[(String, String)],
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
     let metrics = state.metrics();
-    if let Some(reason) = drop_reason(&parts.headers, site.config.honour_dnt) {
+    if let Some(reason) = drop_reason(headers, site.config.honour_dnt) {
         metrics.dropped(reason);
         return Ok(());
     }
@@ -71,8 +82,8 @@ async fn record(state: &AppState, request: Request) -> Result<(), ApiError> {
             Some(wait),
         )
     })?;
-    let text = |name: &str| query_value(&query, name).map(Cow::Borrowed);
-    let number = |name: &str| query_value(&query, name).and_then(|value| value.parse::<i64>().ok());
+    let text = |name: &str| query_value(query, name).map(Cow::Borrowed);
+    let number = |name: &str| query_value(query, name).and_then(|value| value.parse::<i64>().ok());
     let props: serde_json::Map<String, serde_json::Value> = query
         .iter()
         .filter_map(|(name, value)| {
@@ -95,14 +106,13 @@ async fn record(state: &AppState, request: Request) -> Result<(), ApiError> {
         props: (!props.is_empty()).then_some(serde_json::Value::Object(props)),
         ..WireEvent::default()
     };
-    let sender = Sender::of(state, &parts);
     let events = build_batch(
         site,
         std::iter::once(Ok(wire)),
-        &sender,
+        sender,
         AcceptedTime::now(&state.config().limits),
     )?;
-    let batch_id = query_value(&query, "batch").filter(|id| crate::keys::valid_batch_id(id));
+    let batch_id = query_value(query, "batch").filter(|id| crate::keys::valid_batch_id(id));
     match state
         .sink()
         .append(

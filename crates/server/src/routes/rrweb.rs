@@ -10,30 +10,28 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::{FromRef, Request, State};
+use axum::extract::{FromRef, State};
+use axum::handler::Handler;
 use axum::http::StatusCode;
-use axum::http::request::Parts;
-use axum::response::{IntoResponse, Response};
+use axum::middleware;
+use axum::response::Response;
 use heatlake_model::json_bounds::{JsonBounds, check_json};
 use heatlake_model::rrweb::{DecodeBounds, RrwebBatch, RrwebLimits, RrwebMapper};
 use serde_json::json;
 
-use crate::body::{check_content_type, read_body};
+use super::events::{preflight, store};
+use super::write::{self, BatchId, EventBody, WriteSite};
 use crate::budget::{Reservation, run_cpu};
-use crate::cors;
-use crate::error::{ApiError, json_ok};
+use crate::error::{ApiError, Reason, json_ok};
 use crate::ingest::Sender;
-use crate::keys::{BATCH_HEADER, BATCH_PARAMETER, header_or_query, valid_batch_id};
-use crate::request::{drop_reason, query_pairs};
-use crate::routes::events::{allowed_origin, authenticate, preflight};
-use crate::state::{AppState, SiteState};
+use crate::state::AppState;
 
 /// Independent mapper shards (page views are spread over them by a hash of their id).
-pub const MAPPER_SHARDS: usize = 8;
+pub(crate) const MAPPER_SHARDS: usize = 8;
 
 /// The `/v1/rrweb` route's state: the collector's, and the mappers.
 #[derive(Clone)]
-pub struct RrwebState {
+pub(crate) struct RrwebState {
     app: AppState,
     mappers: Arc<[Mutex<RrwebMapper>]>,
 }
@@ -46,7 +44,7 @@ impl FromRef<RrwebState> for AppState {
 
 impl RrwebState {
     /// Mappers within `limits` in all.
-    pub fn new(app: AppState, limits: RrwebLimits) -> Self {
+    pub(crate) fn new(app: AppState, limits: RrwebLimits) -> Self {
         let shard_limits = RrwebLimits {
             pages_max: limits.pages_max.div_ceil(MAPPER_SHARDS),
             nodes_per_page_max: limits.nodes_per_page_max,
@@ -87,68 +85,36 @@ impl RrwebState {
 }
 
 /// The `/v1/rrweb` route, with its own state, for [`crate::build_router`] to merge.
-pub fn router(app: AppState) -> Router<AppState> {
+pub(crate) fn router(app: AppState) -> Router<AppState> {
+    let pipeline = middleware::from_fn_with_state(app.clone(), write::pipeline);
     Router::new()
         .route(
             "/v1/rrweb",
-            axum::routing::post(post_rrweb).options(preflight),
+            axum::routing::post(post_rrweb.layer(pipeline)).options(preflight),
         )
         .with_state(RrwebState::new(app, RrwebLimits::default()))
 }
 
-/// Handles `POST /v1/rrweb`.
-pub async fn post_rrweb(State(state): State<RrwebState>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let query = query_pairs(&parts.uri);
-    let site = match authenticate(&state.app, &parts, &query) {
-        Ok(site) => site,
-        Err(error) => return error.into_response(),
-    };
-    let origin = match allowed_origin(site, &parts) {
-        Ok(origin) => origin,
-        Err(error) => return error.into_response(),
-    };
-    let mut response = match accept(&state, site, &parts, &query, body).await {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
-    };
-    if let Some(origin) = origin {
-        cors::add_headers(&mut response, origin);
-    }
-    response
-}
-
-async fn accept(
-    state: &RrwebState,
-    site: &SiteState,
-    parts: &Parts,
-    query: &[(String, String)],
-    body: axum::body::Body,
+/// Handles `POST /v1/rrweb` (behind [`write::pipeline`]).
+async fn post_rrweb(
+    State(state): State<RrwebState>,
+    site: WriteSite,
+    BatchId(batch_id): BatchId,
+    sender: Sender,
+    body: EventBody,
 ) -> Result<Response, ApiError> {
     let app = &state.app;
-    let metrics = app.metrics();
-    if let Some(reason) = drop_reason(&parts.headers, site.config.honour_dnt) {
-        metrics.dropped(reason);
-        return Ok(json_ok(&json!({"accepted": 0, "dropped": reason})));
-    }
-    check_content_type(&parts.headers)?;
-    let batch_id = header_or_query(&parts.headers, query, BATCH_HEADER, BATCH_PARAMETER);
-    if batch_id.is_some_and(|id| !valid_batch_id(id)) {
-        return Err(ApiError::bad_request(
-            "the batch id must be 1-128 visible ASCII characters",
-        ));
-    }
     let limits = &app.config().limits;
-    let mut reservation = app.inflight().empty();
-    let (received_bytes, body) = read_body(&parts.headers, body, app, &mut reservation).await?;
-    metrics.body_bytes(received_bytes, body.len());
+    let EventBody {
+        bytes: body,
+        reservation: mut moved,
+    } = body;
     // Measuring, decoding and mapping are CPU work of the size of the body: off the serving
     // threads. The decoded JSON tree is the largest thing a batch holds: it is reserved from the
     // in-flight budget after measuring and before decoding.
     let mappers = state.clone();
-    let site_id = site.config.id.clone();
+    let site_id = site.site().config.id.clone();
     let events_max = limits.events_per_request_max;
-    let mut moved = reservation.take();
     let (events, moved) = run_cpu(app.cpu_permits(), move || {
         let events = decode_and_map(&body, &site_id, &mappers, events_max, &mut moved);
         (events, moved)
@@ -159,8 +125,14 @@ async fn accept(
     if events.is_empty() {
         return Ok(json_ok(&json!({"accepted": 0})));
     }
-    let sender = Sender::of(app, parts);
-    super::events::store(app, site, &sender, batch_id, events.into_iter().map(Ok)).await
+    store(
+        app,
+        site.site(),
+        &sender,
+        batch_id.as_deref(),
+        events.into_iter().map(Ok),
+    )
+    .await
 }
 
 /// Measures the batch's JSON, reserves its decoded size, decodes it and maps it: the CPU-heavy
@@ -180,7 +152,7 @@ fn decode_and_map(
     if batch.site != site_id {
         let mut error = ApiError::new(
             StatusCode::FORBIDDEN,
-            "wrong_site",
+            Reason::WrongSite,
             format!(
                 "site {:?} is not the site of the write key ({site_id:?}); nothing was stored",
                 batch.site

@@ -13,7 +13,7 @@ pub const TRACKER_JS: &str = include_str!("../../../../tracker/dist/heatlake.js"
 
 /// How long browsers and CDNs may use the script without asking again, in seconds; after that they
 /// revalidate with the ETag, so a new collector version reaches pages within this time.
-pub const TRACKER_MAX_AGE_S: u32 = 3600;
+pub(crate) const TRACKER_MAX_AGE_S: u32 = 3600;
 
 /// The script's ETag: a hash of its bytes (SipHash with fixed keys: the same in every process).
 static TRACKER_ETAG: LazyLock<HeaderValue> = LazyLock::new(|| {
@@ -24,7 +24,7 @@ static TRACKER_ETAG: LazyLock<HeaderValue> = LazyLock::new(|| {
 });
 
 /// Handles `GET /t.js`: the script, or 304 when the browser's copy is current.
-pub async fn get_tracker(headers: HeaderMap) -> Response {
+pub(crate) async fn get_tracker(headers: HeaderMap) -> Response {
     let etag = &*TRACKER_ETAG;
     let cached = headers
         .get_all(header::IF_NONE_MATCH)

@@ -6,6 +6,7 @@
 mod auth;
 mod bodies;
 mod config;
+mod error_doc;
 #[path = "../../../query/tests/it/fixture.rs"]
 #[allow(
     dead_code,
