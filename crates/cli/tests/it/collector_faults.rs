@@ -165,13 +165,13 @@ fn a_failing_store_delays_commits_but_loses_nothing_acknowledged() {
     let load = Load::start_paced(2, PAUSE_BETWEEN_BATCHES);
     load.target(Some(&collector.address));
     std::thread::sleep(Duration::from_secs(2));
-    let before_faults = load.batches();
+    let acknowledged_before_faults = load.acknowledged();
 
     for fault in [Mode::Refuse, Mode::Stall] {
         proxy.set(fault);
         std::thread::sleep(FAULT_DURATION);
     }
-    let during_faults = load.batches() - before_faults;
+    let acknowledged_during_faults = load.acknowledged() - acknowledged_before_faults;
     // Acknowledged but not committed: the store kept the flusher from catching up.
     let backlog_at_fault_end = metric(&collector, "backlog_events");
     proxy.set(Mode::Pass);
@@ -196,8 +196,8 @@ fn a_failing_store_delays_commits_but_loses_nothing_acknowledged() {
     collector.stop();
 
     assert!(
-        during_faults > 10,
-        "acknowledgements went on during the faults: {during_faults} batches"
+        acknowledged_during_faults > 10,
+        "acknowledgements went on during the faults: {acknowledged_during_faults} batches"
     );
     assert!(backlog_at_fault_end > 0.0, "the faults held commits back");
     assert_exactly_once(&sandbox, &table, &outcomes);

@@ -38,8 +38,11 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 pub enum Outcome {
     /// 200: durable.
     Acknowledged,
-    /// 400: refused, nothing stored.
+    /// 400 naming the planted invalid event (the last one, field `y`): refused, nothing stored.
     Refused,
+    /// 400 for any other reason: a valid batch refused, or an invalid one refused for the wrong
+    /// reason. Never right; the oracle reports it.
+    RefusedOtherwise,
     /// Not known yet: no answer (the process died, or was not there), or 503; to be retried.
     Unknown,
 }
@@ -159,7 +162,7 @@ impl Collector {
 
 /// The NDJSON body of batch `n`.
 pub fn batch_body(n: u64) -> Vec<u8> {
-    let invalid = n % INVALID_EVERY == INVALID_EVERY - 1;
+    let invalid = is_invalid(n);
     let x = if invalid { INVALID_X_BASE + n } else { n };
     let mut body = Vec::new();
     for event in 0..EVENTS_PER_BATCH {
@@ -190,7 +193,18 @@ pub fn send_batch(address: &str, n: u64) -> Outcome {
     ];
     match http(address, &head, &headers, &batch_body(n)) {
         Some((200, _)) => Outcome::Acknowledged,
-        Some((400, _)) => Outcome::Refused,
+        Some((400, body)) => {
+            let names_the_planted_event = serde_json::from_str::<serde_json::Value>(&body)
+                .is_ok_and(|error| {
+                    error["index"] == serde_json::json!(EVENTS_PER_BATCH - 1)
+                        && error["field"] == "y"
+                });
+            if names_the_planted_event {
+                Outcome::Refused
+            } else {
+                Outcome::RefusedOtherwise
+            }
+        }
         Some((status, body)) if status >= 500 || status == 429 => {
             let _ = body;
             Outcome::Unknown
@@ -235,6 +249,7 @@ pub struct Load {
     address: Arc<Mutex<Option<String>>>,
     outcomes: Arc<Mutex<BTreeMap<u64, Outcome>>>,
     next_batch: Arc<AtomicU64>,
+    acknowledged: Arc<AtomicU64>,
     new_batches: Arc<AtomicBool>,
     running: Arc<AtomicBool>,
     threads: Vec<std::thread::JoinHandle<()>>,
@@ -247,6 +262,7 @@ impl Load {
             address: Arc::default(),
             outcomes: Arc::default(),
             next_batch: Arc::default(),
+            acknowledged: Arc::default(),
             new_batches: Arc::new(AtomicBool::new(true)),
             running: Arc::new(AtomicBool::new(true)),
             threads: Vec::new(),
@@ -255,6 +271,7 @@ impl Load {
             let address = Arc::clone(&load.address);
             let outcomes = Arc::clone(&load.outcomes);
             let next_batch = Arc::clone(&load.next_batch);
+            let acknowledged = Arc::clone(&load.acknowledged);
             let new_batches = Arc::clone(&load.new_batches);
             let running = Arc::clone(&load.running);
             load.threads.push(std::thread::spawn(move || {
@@ -287,6 +304,9 @@ impl Load {
                         }
                     };
                     let outcome = send_batch(&current, n);
+                    if outcome == Outcome::Acknowledged {
+                        acknowledged.fetch_add(1, Ordering::SeqCst);
+                    }
                     outcomes.lock().unwrap().insert(n, outcome);
                     if outcome == Outcome::Unknown {
                         std::thread::sleep(Duration::from_millis(20));
@@ -303,9 +323,27 @@ impl Load {
         *self.address.lock().unwrap() = address.map(str::to_owned);
     }
 
-    /// Batches sent so far (numbers handed out).
+    /// Batches sent so far (numbers handed out), whatever their answer.
     pub fn batches(&self) -> u64 {
         self.next_batch.load(Ordering::Relaxed)
+    }
+
+    /// Batches answered 200 so far (each batch counted once, however often it was retried).
+    pub fn acknowledged(&self) -> u64 {
+        self.acknowledged.load(Ordering::SeqCst)
+    }
+
+    /// Waits (up to `timeout`) until more than `before` batches are acknowledged; panics with
+    /// `what` otherwise.
+    pub fn wait_for_acknowledgements_past(&self, before: u64, timeout: Duration, what: &str) {
+        let deadline = Instant::now() + timeout;
+        while self.acknowledged() <= before {
+            assert!(
+                Instant::now() < deadline,
+                "no batch acknowledged {what} within {timeout:?}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// Stops new batches and waits (up to `timeout`) until every batch has a final outcome.
@@ -341,8 +379,23 @@ impl Load {
     }
 }
 
-/// Checks the table against the outcomes: every acknowledged batch exactly once and whole,
-/// nothing of a refused batch. Returns the number of events in the table.
+/// Whether batch `n` carries the planted invalid event.
+pub fn is_invalid(n: u64) -> bool {
+    n % INVALID_EVERY == INVALID_EVERY - 1
+}
+
+/// Rows and distinct `y` per batch number (`x`), as one reader sees the table.
+pub type BatchCounts = BTreeMap<u64, (u64, u64)>;
+
+/// Checks the table against the outcomes, through Heatlake's reader and through two independent
+/// ones (the Python `deltalake` package and DuckDB over the snapshot's files,
+/// `tests/tools/table_batches.py`):
+/// - every batch has a final answer; the refused batches are exactly the invalid ones, refused
+///   for the planted event; every valid batch was acknowledged;
+/// - every acknowledged batch is in the table exactly once and whole, for each reader;
+/// - nothing of a refused batch, and nothing never acknowledged, is stored.
+///
+/// Returns the number of events in the table.
 pub fn assert_exactly_once(
     sandbox: &Sandbox,
     table: &str,
@@ -352,7 +405,7 @@ pub fn assert_exactly_once(
         table,
         "SELECT x, count(*) AS events, count(DISTINCT y) AS distinct_y FROM events GROUP BY x ORDER BY x",
     );
-    let stored: BTreeMap<u64, (u64, u64)> = rows
+    let by_heatlake: BatchCounts = rows
         .iter()
         .map(|row| {
             (
@@ -364,30 +417,64 @@ pub fn assert_exactly_once(
             )
         })
         .collect();
+    let mut wrong_answers = Vec::new();
+    for (n, outcome) in outcomes {
+        let expected = if is_invalid(*n) {
+            Outcome::Refused
+        } else {
+            Outcome::Acknowledged
+        };
+        if *outcome != expected {
+            wrong_answers.push(format!("batch {n}: {outcome:?}, expected {expected:?}"));
+        }
+    }
+    assert!(
+        wrong_answers.is_empty(),
+        "{} batches answered wrongly: {:?}",
+        wrong_answers.len(),
+        &wrong_answers[..wrong_answers.len().min(10)]
+    );
     let acknowledged: Vec<u64> = outcomes
         .iter()
         .filter(|(_, outcome)| **outcome == Outcome::Acknowledged)
         .map(|(n, _)| *n)
         .collect();
-    let refused = outcomes
-        .values()
-        .filter(|outcome| **outcome == Outcome::Refused)
-        .count();
-    assert!(refused > 0, "the load had refused batches");
-    for n in &acknowledged {
-        assert_eq!(
-            stored.get(n),
-            Some(&(EVENTS_PER_BATCH, EVENTS_PER_BATCH)),
-            "acknowledged batch {n} is in the table exactly once"
+    assert!(
+        outcomes
+            .values()
+            .any(|outcome| *outcome == Outcome::Refused),
+        "the load had refused batches"
+    );
+    let mut readers = vec![("heatlake", by_heatlake)];
+    readers.extend(crate::support::independent_batch_counts(sandbox, table));
+    for (reader, stored) in &readers {
+        for n in &acknowledged {
+            assert_eq!(
+                stored.get(n),
+                Some(&(EVENTS_PER_BATCH, EVENTS_PER_BATCH)),
+                "{reader}: acknowledged batch {n} is in the table exactly once"
+            );
+        }
+        let unexpected: Vec<_> = stored
+            .keys()
+            .filter(|x| acknowledged.binary_search(x).is_err())
+            .collect();
+        assert!(
+            unexpected.is_empty(),
+            "{reader}: batches in the table that were never acknowledged: {unexpected:?}"
         );
     }
-    let unexpected: Vec<_> = stored
-        .keys()
-        .filter(|x| !acknowledged.contains(x))
-        .collect();
-    assert!(
-        unexpected.is_empty(),
-        "batches in the table that were never acknowledged: {unexpected:?}"
-    );
     acknowledged.len() as u64 * EVENTS_PER_BATCH
+}
+
+/// The version of the local Delta table at `table_dir` (the newest commit file), `None` before
+/// its first commit. Read from the log's file names, not through Heatlake.
+pub fn local_table_version(table_dir: &std::path::Path) -> Option<u64> {
+    let entries = std::fs::read_dir(table_dir.join("_delta_log")).ok()?;
+    entries
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            name.strip_suffix(".json")?.parse::<u64>().ok()
+        })
+        .max()
 }

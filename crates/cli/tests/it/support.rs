@@ -132,6 +132,33 @@ impl Sandbox {
             .unwrap_or_else(|error| panic!("cannot run {BINARY}: {error}"))
     }
 
+    /// `python3 tests/tools/table_batches.py TABLE` with this sandbox's environment (its S3
+    /// endpoint and credentials): the table as two readers that share no code with Heatlake see
+    /// it. Needs the Python packages of `tests/requirements.txt` (scripts/test installs them).
+    pub fn independent_table_read(&self, table: &str) -> Value {
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/tools/table_batches.py");
+        let mut command = Command::new("python3");
+        command
+            .arg(&script)
+            .arg(table)
+            .current_dir(self.path())
+            .stdin(Stdio::null());
+        if let Some(bucket) = &self.s3 {
+            bucket.endpoint.configure(&mut command);
+        }
+        let output = command
+            .output()
+            .unwrap_or_else(|error| panic!("cannot run python3 {}: {error}", script.display()));
+        assert!(
+            output.status.success(),
+            "{} failed (are the packages of tests/requirements.txt installed?): {}",
+            script.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).expect("table_batches.py prints JSON")
+    }
+
     /// `heatlake gen --events N --seed S --out FILE`; returns the printed summary. `out` is
     /// relative to the sandbox; a name ending in `.gz` gives gzip.
     pub fn generate(&self, events: u64, seed: u64, out: &str) -> GenSummary {
@@ -797,4 +824,28 @@ fn dechunk(mut raw: &[u8]) -> Vec<u8> {
         body.extend_from_slice(&raw[start..start + size]);
         raw = &raw[(start + size + 2).min(raw.len())..];
     }
+}
+
+/// Rows and distinct `y` per `x` of `table` for each independent reader (`deltalake`, `duckdb`),
+/// from [`Sandbox::independent_table_read`].
+pub fn independent_batch_counts(
+    sandbox: &Sandbox,
+    table: &str,
+) -> Vec<(&'static str, BTreeMap<u64, (u64, u64)>)> {
+    let read = sandbox.independent_table_read(table);
+    ["deltalake", "duckdb"]
+        .into_iter()
+        .map(|reader| {
+            let counts = read["readers"][reader]
+                .as_object()
+                .unwrap_or_else(|| panic!("{reader} counts in {read}"))
+                .iter()
+                .map(|(x, pair)| {
+                    let x = x.parse().unwrap_or_else(|_| panic!("{reader}: x = {x}"));
+                    (x, (as_u64(&pair[0]), as_u64(&pair[1])))
+                })
+                .collect();
+            (reader, counts)
+        })
+        .collect()
 }
