@@ -9,18 +9,13 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use heatlake_model::PrivacyPolicy;
+pub use heatlake_table::{DEFAULT_HOME, HOME_ENV_VAR, TABLE_ENV_VAR, WAL_DIR_ENV_VAR};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
 /// Environment variable overriding [`ServerConfig::listen`].
 pub const LISTEN_ENV_VAR: &str = "HEATLAKE_LISTEN";
-/// Environment variable overriding [`ServerConfig::table`] (shared with `heatlake import`).
-pub const TABLE_ENV_VAR: &str = "HEATLAKE_TABLE";
-/// Environment variable overriding [`ServerConfig::wal_dir`].
-pub const WAL_DIR_ENV_VAR: &str = "HEATLAKE_WAL_DIR";
-/// Environment variable overriding [`ServerConfig::data_dir`] (shared with the other commands).
-pub const HOME_ENV_VAR: &str = "HEATLAKE_HOME";
 /// Environment variable overriding [`ServerConfig::client_ip_header`].
 pub const CLIENT_IP_HEADER_ENV_VAR: &str = "HEATLAKE_CLIENT_IP_HEADER";
 /// The id of the development site added when no site is configured.
@@ -33,7 +28,8 @@ pub struct ServerConfig {
     /// Address and port to listen on. Default `127.0.0.1:8080`.
     pub listen: SocketAddr,
     /// Data directory: the id secret, the development write key, and the default table and
-    /// WAL locations live here. Default `./heatlake-data`.
+    /// WAL locations live here. Default `./heatlake-data` (as for every command:
+    /// [`heatlake_table::DataHome`]).
     pub data_dir: PathBuf,
     /// The events table: a path, `file://` or `s3://` URL. Default `<data_dir>/events`.
     pub table: Option<String>,
@@ -72,7 +68,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            data_dir: PathBuf::from("./heatlake-data"),
+            data_dir: PathBuf::from(DEFAULT_HOME),
             table: None,
             wal_dir: None,
             client_ip_header: None,
@@ -294,17 +290,16 @@ impl ServerConfig {
 
     /// The table location: [`ServerConfig::table`], else `<data_dir>/events`.
     pub fn table_location(&self) -> String {
-        match &self.table {
-            Some(table) => table.clone(),
-            None => self.data_dir.join("events").to_string_lossy().into_owned(),
-        }
+        self.table
+            .clone()
+            .unwrap_or_else(|| heatlake_table::default_table_in(&self.data_dir))
     }
 
     /// The WAL directory: [`ServerConfig::wal_dir`], else `<data_dir>/wal`.
     pub fn wal_directory(&self) -> PathBuf {
         self.wal_dir
             .clone()
-            .unwrap_or_else(|| self.data_dir.join("wal"))
+            .unwrap_or_else(|| heatlake_table::default_wal_dir_in(&self.data_dir))
     }
 
     /// Adds the development site `dev` with `write_key`, allowing every origin.

@@ -12,8 +12,6 @@ use heatlake_query::output::{OutputFormat, write_frame};
 use heatlake_query::{EventsSession, QueryOptions};
 use heatlake_table::TableLocation;
 
-use crate::secret;
-
 /// Arguments of `heatlake sql`.
 #[derive(Debug, Args)]
 pub struct SqlArgs {
@@ -25,7 +23,7 @@ pub struct SqlArgs {
     #[arg(long, short = 'f', value_name = "FILE", conflicts_with = "query")]
     file: Option<PathBuf>,
     /// The table: a path, file:// or s3:// URL. Default: $HEATLAKE_TABLE, else
-    /// ./heatlake-data/events.
+    /// <data dir>/events (data dir: $HEATLAKE_HOME, else ./heatlake-data).
     #[arg(long, value_name = "URL")]
     table: Option<String>,
     /// Read this version of the table instead of the latest.
@@ -108,7 +106,9 @@ async fn shell(session: &EventsSession) -> Result<()> {
     use rustyline::error::ReadlineError;
 
     let mut editor = rustyline::DefaultEditor::new().context("while starting the shell")?;
-    let history = secret::data_dir().join("sql-history");
+    let history = heatlake_table::DataHome::from_env()
+        .data_dir()
+        .join("sql-history");
     let _ = editor.load_history(&history);
     eprintln!(
         "Heatlake SQL on {} (version {}). End statements with `;`. \\d lists columns, \\q quits.",

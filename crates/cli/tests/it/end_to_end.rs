@@ -289,11 +289,13 @@ fn stdin_input_and_the_default_table_locations() {
     let sandbox = Sandbox::new();
     let summary = sandbox.generate(2_000, SEED, "events.ndjson.gz");
 
-    // `-` reads standard input (gzip detected from the bytes); without --table nor
-    // HEATLAKE_TABLE the table is ./heatlake-data/events under the working directory.
+    // `-` reads standard input (gzip detected from the bytes); without --table,
+    // HEATLAKE_TABLE nor HEATLAKE_HOME the table is ./heatlake-data/events under the working
+    // directory.
     let input = std::fs::File::open(sandbox.file("events.ndjson.gz")).expect("generated");
     let output = sandbox
         .command()
+        .env_remove("HEATLAKE_HOME")
         .args(["import", "--json", "-"])
         .stdin(input)
         .output()
@@ -329,6 +331,45 @@ fn stdin_input_and_the_default_table_locations() {
         sandbox.count(&default_table),
         2_000,
         "the default table is untouched"
+    );
+}
+
+/// With `HEATLAKE_HOME` set and no `--table`, every command reads and writes `<home>/events`:
+/// `import` wrote there while `sql` read ./heatlake-data/events.
+#[test]
+fn import_and_sql_share_the_default_table_of_heatlake_home() {
+    let sandbox = Sandbox::new();
+    let summary = sandbox.generate(1_000, SEED, "events.ndjson");
+    assert_success(
+        &sandbox.run(["import", "events.ndjson"]),
+        "import into the home's table",
+    );
+    assert!(
+        sandbox.file("home/events/_delta_log").is_dir(),
+        "the table is in HEATLAKE_HOME"
+    );
+    let output = sandbox.run([
+        "sql",
+        "--format",
+        "json",
+        "SELECT count(*) AS n FROM events",
+    ]);
+    assert_success(&output, "sql over the home's table");
+    let rows = json_lines(&output.stdout);
+    assert_eq!(as_u64(&rows[0]["n"]), summary.events(), "{rows:?}");
+    let output = sandbox.run([
+        "heatmap",
+        "--site",
+        "none.example",
+        "--page",
+        "none.example/",
+        "--format",
+        "json",
+    ]);
+    assert_success(&output, "heatmap over the home's table");
+    assert!(
+        !sandbox.file("heatlake-data").exists(),
+        "nothing under the working directory's default"
     );
 }
 
