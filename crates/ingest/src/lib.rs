@@ -36,7 +36,7 @@ pub mod wal;
 pub mod writer;
 
 pub use compact::{CompactOptions, CompactReport, compact};
-pub use error::{Error, Result};
-pub use import::{ImportProgress, ImportReport, Rejection, import};
+pub use error::{Error, ErrorChain, Result};
+pub use import::{ImportProgress, ImportReport, Rejection, RejectionReason, import};
 pub use options::{FileLayout, ImportOptions, SortOrder};
 pub use vacuum::{VacuumOptions, VacuumReport, vacuum};

@@ -21,6 +21,12 @@ pub const CLIENT_IP_HEADER_ENV_VAR: &str = "HEATLAKE_CLIENT_IP_HEADER";
 /// The id of the development site added when no site is configured.
 pub const DEV_SITE_ID: &str = "dev";
 
+/// Configuration text that is not TOML of the expected shape (unknown keys included). The
+/// message is the parser's, naming the key and its line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .0.to_string().trim_end())]
+pub struct ConfigParseError(pub toml::de::Error);
+
 /// Everything the collector needs to run.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -251,15 +257,15 @@ impl ServerConfig {
             path: path.to_owned(),
             source,
         })?;
-        Self::from_toml(&text).map_err(|message| Error::ParseConfig {
+        Self::from_toml(&text).map_err(|error| Error::ParseConfig {
             path: path.to_owned(),
-            message,
+            message: error.to_string(),
         })
     }
 
     /// Parses TOML text; the error names the key and its line.
-    pub fn from_toml(text: &str) -> std::result::Result<Self, String> {
-        toml::from_str(text).map_err(|error| error.to_string().trim_end().to_owned())
+    pub fn from_toml(text: &str) -> std::result::Result<Self, ConfigParseError> {
+        toml::from_str(text).map_err(ConfigParseError)
     }
 
     /// Applies the `HEATLAKE_*` environment variables through `lookup` (the process

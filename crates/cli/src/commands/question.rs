@@ -123,7 +123,7 @@ impl OutputArgs {
             Some(path) => Box::new(BufWriter::new(
                 File::create(path).with_context(|| format!("while creating {}", path.display()))?,
             )),
-            None => Box::new(BufWriter::new(std::io::stdout())),
+            None => Box::new(BufWriter::new(crate::stdout::stdout())),
         };
         for frame in frames {
             let frame = if self.explain_analyze {

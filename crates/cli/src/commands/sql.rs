@@ -79,7 +79,7 @@ pub async fn run(args: SqlArgs) -> Result<()> {
         Some(path) => Box::new(BufWriter::new(
             File::create(path).with_context(|| format!("while creating {}", path.display()))?,
         )),
-        None => Box::new(BufWriter::new(std::io::stdout())),
+        None => Box::new(BufWriter::new(crate::stdout::stdout())),
     };
     if format == OutputFormat::Parquet && statements.len() > 1 {
         bail!("--format parquet writes one result: give one statement");
@@ -170,11 +170,11 @@ async fn run_in_shell(session: &EventsSession, statement: &str) {
     let started = Instant::now();
     let outcome = async {
         let frame = session.sql(statement).await?;
-        write_frame(frame, OutputFormat::Table, std::io::stdout()).await
+        write_frame(frame, OutputFormat::Table, crate::stdout::stdout()).await
     }
     .await;
     match outcome {
         Ok(rows) => eprintln!("{rows} rows in {:.3} s", started.elapsed().as_secs_f64()),
-        Err(error) => eprintln!("error: {error}"),
+        Err(error) => eprintln!("error: {error:#}"),
     }
 }
