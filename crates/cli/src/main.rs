@@ -6,6 +6,7 @@
 mod commands;
 mod progress;
 mod secret;
+mod stdout;
 
 use std::io::ErrorKind;
 use std::process::ExitCode;
@@ -93,33 +94,31 @@ fn main() -> ExitCode {
     }
 }
 
-/// The error and its causes on one line, leaving out a cause whose text the message before it
-/// already shows (many library errors print their source as part of their own message).
+/// The error and its causes on one line, each once: every message says its own part and leaves
+/// its cause to the `source()` chain.
 fn error_message(error: &anyhow::Error) -> String {
-    let mut message = String::new();
-    for cause in error.chain() {
+    error
+        .chain()
         // One line: some store errors carry a multi-line response body.
-        let text = cause
-            .to_string()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        if !message.contains(&text) {
-            if !message.is_empty() {
-                message.push_str(": ");
-            }
-            message.push_str(&text);
-        }
-    }
-    message
+        .map(|cause| {
+            cause
+                .to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
-/// A closed stdout (`heatlake sql ... | head`) is the reader's choice, not a failure.
+/// A closed stdout (`heatlake sql ... | head`) is the reader's choice, not a failure: an
+/// [`std::io::Error`] of kind `BrokenPipe` in the chain, or one standard output noted where an
+/// encoder dropped it.
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == ErrorKind::BrokenPipe)
-            || cause.to_string().contains("Broken pipe")
-    })
+    stdout::reader_gone()
+        || error.chain().any(|cause| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == ErrorKind::BrokenPipe)
+        })
 }

@@ -1,34 +1,25 @@
 //! The secret that keys pseudonymous visitor, session and page view ids.
 //!
 //! It is read from `HEATLAKE_ID_SECRET` (64 hex digits) if set, else from the file
-//! `id-secret` in the data directory (`$HEATLAKE_HOME`, default `./heatlake-data`), which is
-//! created with a random secret on first use, readable by its owner only. Keep it: ids of later
+//! `id-secret` in the data directory ([`DataHome::data_dir`]: `$HEATLAKE_HOME`, default
+//! `./heatlake-data`), which is created with a random secret on first use, readable by its owner
+//! only. Keep it: ids of later
 //! imports match earlier ones only under the same secret. Lose it, and old ids can no longer be
 //! linked to new ones (which is also how to rotate it on purpose).
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use heatlake_model::privacy::ids::IdSecret;
+use heatlake_table::DataHome;
 
 /// Environment variable holding the secret as hex.
 pub const SECRET_ENV_VAR: &str = "HEATLAKE_ID_SECRET";
-/// Environment variable naming the data directory.
-pub const HOME_ENV_VAR: &str = "HEATLAKE_HOME";
-/// The data directory when [`HOME_ENV_VAR`] is not set.
-pub const DEFAULT_HOME: &str = "./heatlake-data";
 
-/// The data directory.
-pub fn data_dir() -> PathBuf {
-    std::env::var_os(HOME_ENV_VAR)
-        .filter(|home| !home.is_empty())
-        .map_or_else(|| PathBuf::from(DEFAULT_HOME), PathBuf::from)
-}
-
-/// Loads the id secret, creating it on first use.
+/// Loads the id secret of the data directory the environment names, creating it on first use.
 pub fn load_or_create() -> Result<IdSecret> {
-    load_or_create_in(&data_dir())
+    load_or_create_in(DataHome::from_env().data_dir())
 }
 
 /// Loads the id secret kept in `data_dir` (unless [`SECRET_ENV_VAR`] is set), creating it on

@@ -1,6 +1,9 @@
 //! Errors of importing events.
 
+use std::fmt;
 use std::path::PathBuf;
+
+use crate::import::Rejection;
 
 /// Result of ingest operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -9,7 +12,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// An input file could not be opened or read.
-    #[error("{path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         /// The input file.
         path: PathBuf,
@@ -18,7 +21,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The directory of a new local table could not be created.
-    #[error("creating the table directory {path}: {source}")]
+    #[error("cannot create the table directory {path}")]
     CreateDirectory {
         /// The directory.
         path: PathBuf,
@@ -27,7 +30,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A gzip input ended early or is corrupt.
-    #[error("{path}: broken gzip stream after line {line}: {source}")]
+    #[error("{path}: broken gzip stream after line {line}")]
     Gzip {
         /// The input file.
         path: PathBuf,
@@ -47,7 +50,7 @@ pub enum Error {
         /// The bound.
         max_errors: u64,
         /// The first rejection, with file and line.
-        first: String,
+        first: Box<Rejection>,
     },
     /// The data file writer stopped; the error that stopped it is the one reported.
     #[error("the data file writer stopped")]
@@ -59,13 +62,13 @@ pub enum Error {
     #[error(transparent)]
     Table(#[from] heatlake_table::Error),
     /// A Parquet setting is invalid.
-    #[error("parquet settings: {0}")]
+    #[error("invalid Parquet settings")]
     Parquet(#[source] parquet::errors::ParquetError),
     /// The flusher's runtime (its threads) could not be started.
     #[error("starting the flusher's threads")]
     FlushRuntime(#[source] std::io::Error),
     /// The write-ahead log could not be read or written.
-    #[error("write-ahead log {path}: {source}")]
+    #[error("write-ahead log {path}")]
     Wal {
         /// The file or directory.
         path: PathBuf,
@@ -102,7 +105,7 @@ pub enum Error {
     /// Shutdown gave up committing; the events stay in the WAL and are committed at the next
     /// start.
     #[error(
-        "{events} events could not be committed before shutdown; they stay in the write-ahead log for the next start: {source}"
+        "{events} events could not be committed before shutdown; they stay in the write-ahead log for the next start"
     )]
     FlushAbandoned {
         /// Events left in the WAL.
@@ -135,9 +138,26 @@ pub enum Error {
         found: u64,
     },
     /// The query engine failed while merging files.
-    #[error("merging data files: {0}")]
+    #[error("merging data files")]
     DataFusion(#[from] datafusion::error::DataFusionError),
     /// Arrow failed while sorting a batch.
-    #[error("sorting events: {0}")]
+    #[error("sorting events")]
     Arrow(#[from] arrow::error::ArrowError),
+}
+
+/// An error and its causes on one line, each said once (`message: cause: cause`), for logs
+/// that have no binary to print the chain.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(error) = cause {
+            write!(f, ": {error}")?;
+            cause = error.source();
+        }
+        Ok(())
+    }
 }

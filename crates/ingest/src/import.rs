@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow::array::RecordBatch;
 use deltalake::kernel::{Action, Add};
-use heatlake_model::{EventBatchBuilder, IngestContext, decode_line};
+use heatlake_model::{EventBatchBuilder, IngestContext, ValidationError, decode_line};
 use heatlake_table::TableLocation;
 use object_store::ObjectStoreExt;
 use object_store::path::Path as StorePath;
@@ -36,8 +36,33 @@ pub struct Rejection {
     pub path: PathBuf,
     /// The line number, 1-based.
     pub line: u64,
-    /// Why it was rejected.
-    pub reason: String,
+    /// Why it was rejected (its message, in a JSON report).
+    #[serde(serialize_with = "serialize_displayed")]
+    pub reason: RejectionReason,
+}
+
+/// Why a line was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RejectionReason {
+    /// The line is not an event of the wire format, or breaks a rule of the schema.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The line is longer than [`ImportOptions::line_bytes_max`].
+    #[error("line of {bytes} bytes is longer than the {max} allowed")]
+    TooLong {
+        /// Bytes the line had (at least).
+        bytes: usize,
+        /// The bound.
+        max: usize,
+    },
+}
+
+/// Serialises a value as its message.
+fn serialize_displayed<S: serde::Serializer>(
+    value: &impl fmt::Display,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
 }
 
 impl fmt::Display for Rejection {
@@ -219,15 +244,15 @@ fn parse_inputs(
                 Line::Complete(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => continue,
                 Line::Complete(bytes) => decode_line(bytes)
                     .and_then(|wire| context.accept(wire))
-                    .map_err(|error| error.to_string())
+                    .map_err(RejectionReason::from)
                     .map(|event| {
                         per_type[event.event_type as usize] += 1;
                         partitions.append(&event)
                     }),
-                Line::TooLong { bytes } => Err(format!(
-                    "line of {bytes} bytes is longer than the {} allowed",
-                    options.line_bytes_max
-                )),
+                Line::TooLong { bytes } => Err(RejectionReason::TooLong {
+                    bytes,
+                    max: options.line_bytes_max,
+                }),
             };
             match outcome {
                 Ok(send) => {
@@ -244,7 +269,7 @@ fn parse_inputs(
                         reason,
                     };
                     if parsed.rejected.len() as u64 >= options.max_errors {
-                        let first = parsed.rejected.first().unwrap_or(&rejection).to_string();
+                        let first = Box::new(parsed.rejected.first().unwrap_or(&rejection).clone());
                         return Err(Error::TooManyRejected {
                             rejected: parsed.rejected.len() as u64 + 1,
                             max_errors: options.max_errors,

@@ -6,6 +6,9 @@
 //! that a page's events sit together ([`SortOrder`]), and commits every file in one Delta
 //! transaction. Either the whole import is committed or nothing is.
 //!
+//! The HTTP collector writes through the [`sink::EventSink`] seam defined here, which the
+//! write-ahead-log [`collector`] implements ([`collector::CollectorSink`]).
+//!
 //! ```no_run
 //! # async fn example() -> heatlake_ingest::Result<()> {
 //! use std::sync::Arc;
@@ -27,12 +30,13 @@ mod error;
 pub mod import;
 mod options;
 pub mod reader;
+pub mod sink;
 pub mod vacuum;
 pub mod wal;
 pub mod writer;
 
 pub use compact::{CompactOptions, CompactReport, compact};
-pub use error::{Error, Result};
-pub use import::{ImportProgress, ImportReport, Rejection, import};
+pub use error::{Error, ErrorChain, Result};
+pub use import::{ImportProgress, ImportReport, Rejection, RejectionReason, import};
 pub use options::{FileLayout, ImportOptions, SortOrder};
 pub use vacuum::{VacuumOptions, VacuumReport, vacuum};

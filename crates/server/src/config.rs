@@ -9,22 +9,23 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use heatlake_model::PrivacyPolicy;
+pub use heatlake_table::{DEFAULT_HOME, HOME_ENV_VAR, TABLE_ENV_VAR, WAL_DIR_ENV_VAR};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
 /// Environment variable overriding [`ServerConfig::listen`].
 pub const LISTEN_ENV_VAR: &str = "HEATLAKE_LISTEN";
-/// Environment variable overriding [`ServerConfig::table`] (shared with `heatlake import`).
-pub const TABLE_ENV_VAR: &str = "HEATLAKE_TABLE";
-/// Environment variable overriding [`ServerConfig::wal_dir`].
-pub const WAL_DIR_ENV_VAR: &str = "HEATLAKE_WAL_DIR";
-/// Environment variable overriding [`ServerConfig::data_dir`] (shared with the other commands).
-pub const HOME_ENV_VAR: &str = "HEATLAKE_HOME";
 /// Environment variable overriding [`ServerConfig::client_ip_header`].
 pub const CLIENT_IP_HEADER_ENV_VAR: &str = "HEATLAKE_CLIENT_IP_HEADER";
 /// The id of the development site added when no site is configured.
 pub const DEV_SITE_ID: &str = "dev";
+
+/// Configuration text that is not TOML of the expected shape (unknown keys included). The
+/// message is the parser's, naming the key and its line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .0.to_string().trim_end())]
+pub struct ConfigParseError(pub toml::de::Error);
 
 /// Everything the collector needs to run.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -33,7 +34,8 @@ pub struct ServerConfig {
     /// Address and port to listen on. Default `127.0.0.1:8080`.
     pub listen: SocketAddr,
     /// Data directory: the id secret, the development write key, and the default table and
-    /// WAL locations live here. Default `./heatlake-data`.
+    /// WAL locations live here. Default `./heatlake-data` (as for every command:
+    /// [`heatlake_table::DataHome`]).
     pub data_dir: PathBuf,
     /// The events table: a path, `file://` or `s3://` URL. Default `<data_dir>/events`.
     pub table: Option<String>,
@@ -72,7 +74,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            data_dir: PathBuf::from("./heatlake-data"),
+            data_dir: PathBuf::from(DEFAULT_HOME),
             table: None,
             wal_dir: None,
             client_ip_header: None,
@@ -255,15 +257,15 @@ impl ServerConfig {
             path: path.to_owned(),
             source,
         })?;
-        Self::from_toml(&text).map_err(|message| Error::ParseConfig {
+        Self::from_toml(&text).map_err(|error| Error::ParseConfig {
             path: path.to_owned(),
-            message,
+            message: error.to_string(),
         })
     }
 
     /// Parses TOML text; the error names the key and its line.
-    pub fn from_toml(text: &str) -> std::result::Result<Self, String> {
-        toml::from_str(text).map_err(|error| error.to_string().trim_end().to_owned())
+    pub fn from_toml(text: &str) -> std::result::Result<Self, ConfigParseError> {
+        toml::from_str(text).map_err(ConfigParseError)
     }
 
     /// Applies the `HEATLAKE_*` environment variables through `lookup` (the process
@@ -294,17 +296,16 @@ impl ServerConfig {
 
     /// The table location: [`ServerConfig::table`], else `<data_dir>/events`.
     pub fn table_location(&self) -> String {
-        match &self.table {
-            Some(table) => table.clone(),
-            None => self.data_dir.join("events").to_string_lossy().into_owned(),
-        }
+        self.table
+            .clone()
+            .unwrap_or_else(|| heatlake_table::default_table_in(&self.data_dir))
     }
 
     /// The WAL directory: [`ServerConfig::wal_dir`], else `<data_dir>/wal`.
     pub fn wal_directory(&self) -> PathBuf {
         self.wal_dir
             .clone()
-            .unwrap_or_else(|| self.data_dir.join("wal"))
+            .unwrap_or_else(|| heatlake_table::default_wal_dir_in(&self.data_dir))
     }
 
     /// Adds the development site `dev` with `write_key`, allowing every origin.

@@ -341,7 +341,7 @@ impl From<SinkError> for ApiError {
                 message,
                 Some(Duration::from_secs(1)),
             ),
-            SinkError::Failed(_) => Self::new(
+            SinkError::Append(_) | SinkError::Open(_) | SinkError::Shutdown(_) => Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 Reason::SinkFailed,
                 message,

@@ -52,6 +52,6 @@ pub use error::{Error, Reason, Result};
 pub use metrics::Metrics;
 pub use request::PeerAddr;
 pub use routes::build_router;
-pub use serve::{bind, serve};
+pub use serve::{bind, collector_options, serve};
 pub use sink::{Appended, EventSink, MemorySink, SinkError, SinkStats, StoredBatch};
 pub use state::AppState;

@@ -1,7 +1,11 @@
-//! Serving the router on a TCP listener, with idle timeouts and a graceful stop.
+//! Serving the router on a TCP listener, with idle timeouts and a graceful stop; the collector's
+//! options from the configuration.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
+
+use heatlake_ingest::collector::{CollectorOptions, CommitReport};
 
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -9,7 +13,9 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
+use crate::config::ServerConfig;
 use crate::error::{Error, Result};
+use crate::metrics::Metrics;
 use crate::request::PeerAddr;
 use crate::routes::build_router;
 use crate::state::AppState;
@@ -86,4 +92,37 @@ pub async fn serve(
     tracing::info!("flushing and committing what was acknowledged");
     state.sink().shutdown().await?;
     Ok(())
+}
+
+/// The durable collector's options: the WAL directory and the `[collector]` section of `config`
+/// over the collector's own defaults, with every commit recorded in `metrics`.
+pub fn collector_options(config: &ServerConfig, metrics: &Metrics) -> CollectorOptions {
+    let mut options = CollectorOptions::new(config.wal_directory());
+    let settings = &config.collector;
+    if let Some(bytes) = settings.wal_bytes_max {
+        options.wal.wal_bytes_max = bytes;
+    }
+    if let Some(rows) = settings.flush_rows_max {
+        options.flush_rows_max = rows;
+    }
+    if let Some(bytes) = settings.flush_bytes_max {
+        options.flush_bytes_max = bytes;
+    }
+    if let Some(ms) = settings.flush_age_max_ms {
+        options.flush_age_max = Duration::from_millis(ms);
+    }
+    if let Some(ms) = settings.batch_id_window_ms {
+        options.wal.batch_id_window = Duration::from_millis(ms);
+    }
+    let metrics = metrics.clone();
+    options.on_commit = Some(Arc::new(move |report: &CommitReport| {
+        metrics.commit(report.duration);
+        tracing::debug!(
+            events = report.events,
+            files = report.files,
+            version = report.version,
+            "committed"
+        );
+    }));
+    options
 }

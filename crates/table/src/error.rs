@@ -61,7 +61,7 @@ pub enum Error {
         reason: String,
     },
     /// Delta Lake or the object store failed.
-    #[error("table {location}: {source}")]
+    #[error("table {location}")]
     Delta {
         /// The table location.
         location: String,

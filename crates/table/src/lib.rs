@@ -33,7 +33,10 @@ use heatlake_model::schema::{PARTITION_COLUMNS, SCHEMA_VERSION, event_schema};
 
 pub use error::{Error, Result};
 pub use files::{DataFile, data_files, date_days};
-pub use location::{DEFAULT_TABLE_PATH, TABLE_ENV_VAR, TableLocation};
+pub use location::{
+    DEFAULT_HOME, DataHome, HOME_ENV_VAR, TABLE_ENV_VAR, TableLocation, WAL_DIR_ENV_VAR,
+    default_table_in, default_wal_dir_in,
+};
 
 /// The table's name in its Delta metadata.
 pub const TABLE_NAME: &str = "events";

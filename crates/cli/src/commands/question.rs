@@ -19,7 +19,7 @@ use super::sql::OutputFormatArg;
 #[derive(Debug, Args)]
 pub struct TableArgs {
     /// The table: a path, file:// or s3:// URL. Default: $HEATLAKE_TABLE, else
-    /// ./heatlake-data/events.
+    /// <data dir>/events (data dir: $HEATLAKE_HOME, else ./heatlake-data).
     #[arg(long, value_name = "URL")]
     pub table: Option<String>,
     /// Read this version of the table instead of the latest (reports rerun identically).
@@ -123,7 +123,7 @@ impl OutputArgs {
             Some(path) => Box::new(BufWriter::new(
                 File::create(path).with_context(|| format!("while creating {}", path.display()))?,
             )),
-            None => Box::new(BufWriter::new(std::io::stdout())),
+            None => Box::new(BufWriter::new(crate::stdout::stdout())),
         };
         for frame in frames {
             let frame = if self.explain_analyze {

@@ -1,4 +1,4 @@
-//! `heatlake serve`: the collector, with the durable write-ahead-log [`Collector`] of
+//! `heatlake serve`: the collector, with the durable write-ahead-log [`CollectorSink`] of
 //! `heatlake-ingest` behind the HTTP service of `heatlake-server`.
 //!
 //! The listener opens at once; `/readyz` says 503 and appends are refused with 503 until the
@@ -7,24 +7,15 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use anyhow::{Context, Result};
-use arrow::array::RecordBatch;
 use clap::Args;
-use futures::future::BoxFuture;
-use heatlake_ingest::collector::{
-    AppendError, Appended, Collector, CollectorOptions, CommitReport,
-};
+use heatlake_ingest::collector::CollectorSink;
 use heatlake_server::config::DEV_SITE_ID;
-use heatlake_server::{AppState, EventSink, Metrics, ServerConfig, SinkError, SinkStats};
+use heatlake_server::{AppState, Metrics, ServerConfig, SinkError};
 use heatlake_table::TableLocation;
 
 use crate::secret;
-
-/// How long a client is asked to wait when the write-ahead log is full.
-const WAL_FULL_RETRY_AFTER: Duration = Duration::from_secs(2);
 
 /// Arguments of `heatlake serve`.
 #[derive(Debug, Args)]
@@ -38,7 +29,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
     /// The table: a path, file:// or s3:// URL. Default: $HEATLAKE_TABLE, else the file's
-    /// `table`, else <data dir>/events.
+    /// `table`, else <data dir>/events (data dir: $HEATLAKE_HOME, else the file's `data_dir`,
+    /// else ./heatlake-data).
     #[arg(long, value_name = "URL")]
     table: Option<String>,
 }
@@ -74,8 +66,11 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         )
     })?;
     let metrics = Metrics::new();
-    let options = collector_options(&config, &metrics);
-    let sink = Arc::new(CollectorSink::default());
+    let options = heatlake_server::collector_options(&config, &metrics);
+    let wal_dir = config.wal_directory();
+    let table = location.to_string();
+    // Opens in the background: the listener answers at once, /readyz says 503 until ready.
+    let sink = CollectorSink::open(location, options);
     let state = AppState::new(config.clone(), &secret, sink.clone(), metrics)?;
     let listener = heatlake_server::bind(&state).await?;
     let address = listener
@@ -83,8 +78,8 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         .context("while reading the listen address")?;
     tracing::info!(
         %address,
-        table = %location,
-        wal = %config.wal_directory().display(),
+        %table,
+        wal = %wal_dir.display(),
         sites = config.sites.len(),
         "collector listening"
     );
@@ -95,39 +90,13 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     if dev_site {
         print_dev_instructions(&config, address);
     }
-    let (open_failed, open_failure) = tokio::sync::oneshot::channel::<anyhow::Error>();
-    {
-        let sink = Arc::clone(&sink);
-        let wal_dir = config.wal_directory();
-        tokio::spawn(async move {
-            match Collector::open(location, options).await {
-                Ok(collector) => {
-                    let stats = collector.stats();
-                    tracing::info!(
-                        recovered_records = stats.recovered_records,
-                        "write-ahead log replayed; ready"
-                    );
-                    let _ = sink.collector.set(collector);
-                }
-                Err(error) => {
-                    sink.open_failed
-                        .store(true, std::sync::atomic::Ordering::Release);
-                    let error = anyhow::Error::new(error).context(format!(
-                        "while opening the collector (WAL {})",
-                        wal_dir.display()
-                    ));
-                    let _ = open_failed.send(error);
-                }
-            }
-        });
-    }
     let mut open_error = None;
     let stop = async {
-        // The sender is dropped once the collector opened: only an error ends the wait.
         let open_failed = async {
-            match open_failure.await {
-                Ok(error) => error,
-                Err(_) => std::future::pending().await,
+            match sink.opened().await {
+                Err(SinkError::Open(error)) => error,
+                // Open (or any other answer): only a signal stops the collector now.
+                _ => std::future::pending().await,
             }
         };
         tokio::select! {
@@ -137,125 +106,13 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     };
     heatlake_server::serve(listener, state, stop).await?;
     if let Some(error) = open_error {
-        return Err(error);
+        return Err(anyhow::Error::new(error).context(format!(
+            "while opening the collector (WAL {})",
+            wal_dir.display()
+        )));
     }
     tracing::info!("stopped; everything acknowledged is committed");
     Ok(())
-}
-
-/// The collector's options from the `[collector]` section, with commits recorded in `metrics`.
-fn collector_options(config: &ServerConfig, metrics: &Metrics) -> CollectorOptions {
-    let mut options = CollectorOptions::new(config.wal_directory());
-    let settings = &config.collector;
-    if let Some(bytes) = settings.wal_bytes_max {
-        options.wal.wal_bytes_max = bytes;
-    }
-    if let Some(rows) = settings.flush_rows_max {
-        options.flush_rows_max = rows;
-    }
-    if let Some(bytes) = settings.flush_bytes_max {
-        options.flush_bytes_max = bytes;
-    }
-    if let Some(ms) = settings.flush_age_max_ms {
-        options.flush_age_max = Duration::from_millis(ms);
-    }
-    if let Some(ms) = settings.batch_id_window_ms {
-        options.wal.batch_id_window = Duration::from_millis(ms);
-    }
-    let metrics = metrics.clone();
-    options.on_commit = Some(Arc::new(move |report: &CommitReport| {
-        metrics.commit(report.duration);
-        tracing::debug!(
-            events = report.events,
-            files = report.files,
-            version = report.version,
-            "committed"
-        );
-    }));
-    options
-}
-
-/// The durable collector behind the HTTP service; empty until the WAL is replayed.
-#[derive(Default)]
-struct CollectorSink {
-    collector: OnceLock<Collector>,
-    /// Set when opening the collector failed (nothing to flush then).
-    open_failed: std::sync::atomic::AtomicBool,
-}
-
-/// How often a stop that arrives while the collector is still opening checks on it.
-const OPEN_POLL_INTERVAL: Duration = Duration::from_millis(20);
-
-impl EventSink for CollectorSink {
-    fn append<'a>(
-        &'a self,
-        site: &'a str,
-        batch_id: Option<&'a str>,
-        events: RecordBatch,
-    ) -> BoxFuture<'a, Result<heatlake_server::Appended, SinkError>> {
-        Box::pin(async move {
-            let collector = self.collector.get().ok_or(SinkError::NotReady)?;
-            match collector.append(site, batch_id, events).await {
-                Ok(Appended::Stored { .. }) => Ok(heatlake_server::Appended::Stored),
-                Ok(Appended::Duplicate { .. }) => Ok(heatlake_server::Appended::Duplicate),
-                Err(error) => Err(sink_error(error)),
-            }
-        })
-    }
-
-    fn stats(&self) -> SinkStats {
-        let Some(collector) = self.collector.get() else {
-            return SinkStats::default();
-        };
-        let stats = collector.stats();
-        SinkStats {
-            wal_bytes: stats.wal_bytes,
-            backlog_events: stats.events_pending,
-            committed_events: stats.events_committed,
-            commits: stats.commits,
-        }
-    }
-
-    fn is_ready(&self) -> bool {
-        self.collector.get().is_some_and(Collector::is_ready)
-    }
-
-    fn shutdown(&self) -> BoxFuture<'_, Result<(), SinkError>> {
-        Box::pin(async move {
-            // A stop during start-up waits for the WAL to open, then commits what it holds:
-            // events acknowledged by an earlier run are in that WAL, not yet in the table.
-            loop {
-                if let Some(collector) = self.collector.get() {
-                    return collector
-                        .shutdown()
-                        .await
-                        .map_err(|error| SinkError::Failed(format!("{error:#}")));
-                }
-                if self.open_failed.load(std::sync::atomic::Ordering::Acquire) {
-                    return Ok(());
-                }
-                tokio::time::sleep(OPEN_POLL_INTERVAL).await;
-            }
-        })
-    }
-}
-
-/// The collector's refusals in the server's terms (503 with Retry-After for a full WAL).
-fn sink_error(error: AppendError) -> SinkError {
-    let message = error.to_string();
-    match error {
-        AppendError::WalFull { .. } => SinkError::Full {
-            limit: "wal_bytes_max".to_owned(),
-            retry_after: WAL_FULL_RETRY_AFTER,
-            message,
-        },
-        AppendError::RecordTooLarge { .. } => SinkError::TooLarge {
-            limit: "record_bytes_max".to_owned(),
-            message,
-        },
-        AppendError::ShuttingDown => SinkError::ShuttingDown,
-        _ => SinkError::Failed(message),
-    }
 }
 
 /// Logs to standard error; `RUST_LOG` chooses what (default: Heatlake's own `info`, the

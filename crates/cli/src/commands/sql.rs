@@ -12,8 +12,6 @@ use heatlake_query::output::{OutputFormat, write_frame};
 use heatlake_query::{EventsSession, QueryOptions};
 use heatlake_table::TableLocation;
 
-use crate::secret;
-
 /// Arguments of `heatlake sql`.
 #[derive(Debug, Args)]
 pub struct SqlArgs {
@@ -25,7 +23,7 @@ pub struct SqlArgs {
     #[arg(long, short = 'f', value_name = "FILE", conflicts_with = "query")]
     file: Option<PathBuf>,
     /// The table: a path, file:// or s3:// URL. Default: $HEATLAKE_TABLE, else
-    /// ./heatlake-data/events.
+    /// <data dir>/events (data dir: $HEATLAKE_HOME, else ./heatlake-data).
     #[arg(long, value_name = "URL")]
     table: Option<String>,
     /// Read this version of the table instead of the latest.
@@ -81,7 +79,7 @@ pub async fn run(args: SqlArgs) -> Result<()> {
         Some(path) => Box::new(BufWriter::new(
             File::create(path).with_context(|| format!("while creating {}", path.display()))?,
         )),
-        None => Box::new(BufWriter::new(std::io::stdout())),
+        None => Box::new(BufWriter::new(crate::stdout::stdout())),
     };
     if format == OutputFormat::Parquet && statements.len() > 1 {
         bail!("--format parquet writes one result: give one statement");
@@ -108,7 +106,9 @@ async fn shell(session: &EventsSession) -> Result<()> {
     use rustyline::error::ReadlineError;
 
     let mut editor = rustyline::DefaultEditor::new().context("while starting the shell")?;
-    let history = secret::data_dir().join("sql-history");
+    let history = heatlake_table::DataHome::from_env()
+        .data_dir()
+        .join("sql-history");
     let _ = editor.load_history(&history);
     eprintln!(
         "Heatlake SQL on {} (version {}). End statements with `;`. \\d lists columns, \\q quits.",
@@ -170,11 +170,11 @@ async fn run_in_shell(session: &EventsSession, statement: &str) {
     let started = Instant::now();
     let outcome = async {
         let frame = session.sql(statement).await?;
-        write_frame(frame, OutputFormat::Table, std::io::stdout()).await
+        write_frame(frame, OutputFormat::Table, crate::stdout::stdout()).await
     }
     .await;
     match outcome {
         Ok(rows) => eprintln!("{rows} rows in {:.3} s", started.elapsed().as_secs_f64()),
-        Err(error) => eprintln!("error: {error}"),
+        Err(error) => eprintln!("error: {error:#}"),
     }
 }

@@ -289,11 +289,13 @@ fn stdin_input_and_the_default_table_locations() {
     let sandbox = Sandbox::new();
     let summary = sandbox.generate(2_000, SEED, "events.ndjson.gz");
 
-    // `-` reads standard input (gzip detected from the bytes); without --table nor
-    // HEATLAKE_TABLE the table is ./heatlake-data/events under the working directory.
+    // `-` reads standard input (gzip detected from the bytes); without --table,
+    // HEATLAKE_TABLE nor HEATLAKE_HOME the table is ./heatlake-data/events under the working
+    // directory.
     let input = std::fs::File::open(sandbox.file("events.ndjson.gz")).expect("generated");
     let output = sandbox
         .command()
+        .env_remove("HEATLAKE_HOME")
         .args(["import", "--json", "-"])
         .stdin(input)
         .output()
@@ -330,6 +332,79 @@ fn stdin_input_and_the_default_table_locations() {
         2_000,
         "the default table is untouched"
     );
+}
+
+/// With `HEATLAKE_HOME` set and no `--table`, every command reads and writes `<home>/events`:
+/// `import` wrote there while `sql` read ./heatlake-data/events.
+#[test]
+fn import_and_sql_share_the_default_table_of_heatlake_home() {
+    let sandbox = Sandbox::new();
+    let summary = sandbox.generate(1_000, SEED, "events.ndjson");
+    assert_success(
+        &sandbox.run(["import", "events.ndjson"]),
+        "import into the home's table",
+    );
+    assert!(
+        sandbox.file("home/events/_delta_log").is_dir(),
+        "the table is in HEATLAKE_HOME"
+    );
+    let output = sandbox.run([
+        "sql",
+        "--format",
+        "json",
+        "SELECT count(*) AS n FROM events",
+    ]);
+    assert_success(&output, "sql over the home's table");
+    let rows = json_lines(&output.stdout);
+    assert_eq!(as_u64(&rows[0]["n"]), summary.events(), "{rows:?}");
+    // The analytics commands read it too: the page is unknown, the table is found.
+    let output = sandbox.run([
+        "heatmap",
+        "--site",
+        "none.example",
+        "--page",
+        "none.example/",
+    ]);
+    let line = assert_failure(&output, "heatmap over the home's table");
+    assert!(line.contains("unknown page"), "{line}");
+    assert!(
+        !sandbox.file("heatlake-data").exists(),
+        "nothing under the working directory's default"
+    );
+}
+
+/// A reader that closes standard output early (`heatlake sql ... | head`) is no failure, in
+/// every format: CSV's encoder reports the closed pipe only as text.
+#[test]
+fn a_closed_stdout_ends_sql_quietly() {
+    use std::io::Read as _;
+    use std::process::Stdio;
+
+    let sandbox = Sandbox::new();
+    sandbox.generate(5_000, SEED, "events.ndjson");
+    let table = sandbox.local_table("events");
+    sandbox.import_ok(&table, &["events.ndjson"], &[]);
+    for format in ["csv", "json", "table"] {
+        let mut child = sandbox
+            .command()
+            .args(["sql", "--table", &table, "--format", format])
+            .arg("SELECT * FROM events")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let mut first = [0u8; 16];
+        stdout.read_exact(&mut first).unwrap();
+        drop(stdout);
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success() && output.stderr.is_empty(),
+            "--format {format}: {}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
 }
 
 /// Without a query, `heatlake sql` is a shell: statements may span lines and end with `;`,

@@ -18,7 +18,7 @@ use super::{CollectorOptions, CommitReport, FlushCounters};
 use crate::wal::record::decode_events;
 use crate::wal::{Wal, WalReader};
 use crate::writer::{DataFileWriter, commit_append};
-use crate::{Error, Result};
+use crate::{Error, ErrorChain, Result};
 
 /// The last WAL record that `app_id` committed to the table, 0 if none.
 pub(super) async fn committed_seq(
@@ -110,7 +110,8 @@ impl Flusher {
                     self.counters.flush_failures.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(
                         retry_in_ms = delay.as_millis() as u64,
-                        "cannot read the table's commits yet: {error}"
+                        "cannot read the table's commits yet: {}",
+                        ErrorChain(&error)
                     );
                     tokio::select! {
                         () = tokio::time::sleep(delay) => {}
@@ -141,7 +142,7 @@ impl Flusher {
     pub(super) async fn run(mut self) -> Result<()> {
         let outcome = self.flush_until_closed().await;
         if let Err(error) = &outcome {
-            tracing::error!("the collector's flusher stopped: {error}");
+            tracing::error!("the collector's flusher stopped: {}", ErrorChain(error));
         }
         outcome
     }
@@ -239,7 +240,8 @@ impl Flusher {
             tracing::warn!(
                 retry_in_ms = delay.as_millis() as u64,
                 events = self.pending.rows,
-                "flush failed, will retry: {error}"
+                "flush failed, will retry: {}",
+                ErrorChain(&error)
             );
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(self.options.retry_delay_max);

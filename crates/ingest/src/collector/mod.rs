@@ -25,6 +25,7 @@
 //! ```
 
 mod flusher;
+mod sink;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -36,7 +37,9 @@ use heatlake_table::TableLocation;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use crate::wal::{AppendError, Appended};
+pub use self::sink::{CollectorSink, WAL_FULL_RETRY_AFTER};
+pub use crate::sink::Appended;
+pub use crate::wal::AppendError;
 use crate::wal::{Recovery, Wal, WalOptions, record};
 use crate::{Error, FileLayout, Result};
 
@@ -256,8 +259,8 @@ impl Collector {
             bytes: events.get_array_memory_size() as u64,
             max: record::RECORD_BODY_BYTES_MAX as u64,
         })?;
-        let ipc = record::encode_events(&events)
-            .map_err(|error| AppendError::Failed(error.to_string()))?;
+        let ipc =
+            record::encode_events(&events).map_err(|error| AppendError::Encode(Arc::new(error)))?;
         self.inner.wal.append(site, batch_id, rows, ipc).await
     }
 

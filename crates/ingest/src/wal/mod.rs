@@ -30,6 +30,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use self::record::{FRAME_HEADER_BYTES, Frame, RECORD_BODY_BYTES_MAX, WalRecord, read_frame};
 use self::segment::{Segment, list_segments, scan_segment};
+pub use crate::sink::Appended;
 use crate::{Error, Result};
 
 /// Bounds and settings of the WAL.
@@ -67,23 +68,8 @@ impl WalOptions {
     }
 }
 
-/// An append that was acknowledged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Appended {
-    /// Stored in the durable record `seq`.
-    Stored {
-        /// The record's sequence number.
-        seq: u64,
-    },
-    /// The batch id was seen within the window; the earlier record `seq` holds the events.
-    Duplicate {
-        /// The earlier record's sequence number.
-        seq: u64,
-    },
-}
-
 /// Why an append was refused. Nothing of a refused append is stored.
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum AppendError {
     /// The WAL holds `wal_bytes_max` bytes of events not yet committed (or within the retry
     /// window); the sender should retry later.
@@ -111,9 +97,18 @@ pub enum AppendError {
     /// The collector is shutting down and takes nothing more.
     #[error("the collector is shutting down")]
     ShuttingDown,
+    /// The events could not be encoded as a WAL record.
+    #[error("the events could not be encoded for the write-ahead log")]
+    Encode(#[source] Arc<arrow::error::ArrowError>),
     /// Writing or syncing the WAL failed; the collector takes nothing more until restarted.
-    #[error("the write-ahead log failed: {0}")]
-    Failed(String),
+    #[error("writing the write-ahead log failed; the collector takes nothing more until restarted")]
+    Write(#[source] Arc<Error>),
+    /// An earlier write of the WAL failed (that append was told why); the collector takes
+    /// nothing more until restarted.
+    #[error(
+        "an earlier write of the write-ahead log failed; the collector takes nothing more until restarted"
+    )]
+    EarlierWriteFailed,
 }
 
 /// One append on its way to the writer thread.

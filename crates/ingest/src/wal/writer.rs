@@ -69,7 +69,7 @@ impl GroupWriter {
         let now_ms = chrono::Utc::now().timestamp_millis();
         if self.shared.failed.load(Ordering::Relaxed) {
             for append in group {
-                let _ = append.reply.send(Err(failed("an earlier write failed")));
+                let _ = append.reply.send(Err(AppendError::EarlierWriteFailed));
             }
             return;
         }
@@ -92,8 +92,8 @@ impl GroupWriter {
                             .then_some(record.seq)
                     })
                 });
-            let outcome = if let Some(seq) = seen {
-                Outcome::Answer(Ok(Appended::Duplicate { seq }))
+            let outcome = if seen.is_some() {
+                Outcome::Answer(Ok(Appended::Duplicate))
             } else {
                 let record = WalRecord {
                     seq: next_seq,
@@ -117,7 +117,7 @@ impl GroupWriter {
             };
             match outcome {
                 Outcome::Write(record) => {
-                    replies.push((append.reply, Ok(Appended::Stored { seq: record.seq })));
+                    replies.push((append.reply, Ok(Appended::Stored)));
                     records.push(record);
                 }
                 Outcome::Answer(answer) => replies.push((append.reply, answer)),
@@ -127,10 +127,10 @@ impl GroupWriter {
             && let Err(error) = self.write_records(&records, group_bytes, now_ms)
         {
             self.shared.failed.store(true, Ordering::Relaxed);
-            let message = error.to_string();
+            let error = Arc::new(error);
             for (reply, answer) in replies {
                 let answer = match answer {
-                    Ok(Appended::Stored { .. }) => Err(failed(&message)),
+                    Ok(Appended::Stored) => Err(AppendError::Write(Arc::clone(&error))),
                     other => other,
                 };
                 let _ = reply.send(answer);
@@ -213,8 +213,4 @@ impl GroupWriter {
             .cloned()
             .expect("there is an active segment")
     }
-}
-
-fn failed(message: &str) -> AppendError {
-    AppendError::Failed(message.to_owned())
 }

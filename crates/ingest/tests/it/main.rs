@@ -1,5 +1,6 @@
 //! Integration tests of the ingest crate: the collector's WAL, flusher and exactly-once commits;
-//! compaction.
+//! the collector behind the event sink seam; compaction.
 
 mod collector;
 mod compact;
+mod sink;
