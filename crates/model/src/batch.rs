@@ -1,4 +1,4 @@
-//! Arrow record batches of [`event_schema`](crate::event_schema) built from [`Event`]s.
+//! Arrow record batches of [`event_schema`] built from [`Event`]s.
 
 use std::sync::Arc;
 

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use heatlake_model::PrivacyPolicy;
-pub use heatlake_table::{DEFAULT_HOME, HOME_ENV_VAR, TABLE_ENV_VAR, WAL_DIR_ENV_VAR};
+pub use heatlake_ingest::{DEFAULT_HOME, HOME_ENV_VAR, TABLE_ENV_VAR, WAL_DIR_ENV_VAR};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
@@ -35,7 +35,7 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Data directory: the id secret, the development write key, and the default table and
     /// WAL locations live here. Default `./heatlake-data` (as for every command:
-    /// [`heatlake_table::DataHome`]).
+    /// [`heatlake_ingest::DataHome`]).
     pub data_dir: PathBuf,
     /// The events table: a path, `file://` or `s3://` URL. Default `<data_dir>/events`.
     pub table: Option<String>,
@@ -298,14 +298,14 @@ impl ServerConfig {
     pub fn table_location(&self) -> String {
         self.table
             .clone()
-            .unwrap_or_else(|| heatlake_table::default_table_in(&self.data_dir))
+            .unwrap_or_else(|| heatlake_ingest::default_table_in(&self.data_dir))
     }
 
     /// The WAL directory: [`ServerConfig::wal_dir`], else `<data_dir>/wal`.
     pub fn wal_directory(&self) -> PathBuf {
         self.wal_dir
             .clone()
-            .unwrap_or_else(|| heatlake_table::default_wal_dir_in(&self.data_dir))
+            .unwrap_or_else(|| heatlake_ingest::default_wal_dir_in(&self.data_dir))
     }
 
     /// Adds the development site `dev` with `write_key`, allowing every origin.

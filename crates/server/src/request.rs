@@ -11,7 +11,8 @@ use crate::config::ServerConfig;
 /// Name of the opt-out cookie.
 pub const OPTOUT_COOKIE: &str = "heatlake_optout";
 
-/// The peer address of the connection, put into each request's extensions by [`crate::serve`].
+/// The peer address of the connection, put into each request's extensions by
+/// [`serve()`](crate::serve()).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeerAddr(pub SocketAddr);
 

@@ -14,7 +14,7 @@ use crate::progress;
 #[derive(Debug, Args)]
 pub struct CompactArgs {
     /// The table: a path, file:// or s3:// URL. Default: $HEATLAKE_TABLE, else
-    /// <data dir>/events (data dir: $HEATLAKE_HOME, else ./heatlake-data).
+    /// DATA_DIR/events (DATA_DIR: $HEATLAKE_HOME, else ./heatlake-data).
     #[arg(long, value_name = "URL")]
     table: Option<String>,
     /// Compact only this site's partitions; repeatable. Default: every site.

@@ -23,7 +23,7 @@ pub struct ImportArgs {
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
     /// The table: a path, file:// or s3:// URL. Default: $HEATLAKE_TABLE, else
-    /// <data dir>/events (data dir: $HEATLAKE_HOME, else ./heatlake-data).
+    /// DATA_DIR/events (DATA_DIR: $HEATLAKE_HOME, else ./heatlake-data).
     #[arg(long, value_name = "URL")]
     table: Option<String>,
     /// Bad lines to report and skip; one more aborts the import, committing nothing.

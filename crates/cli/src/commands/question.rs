@@ -19,7 +19,7 @@ use super::sql::OutputFormatArg;
 #[derive(Debug, Args)]
 pub struct TableArgs {
     /// The table: a path, file:// or s3:// URL. Default: $HEATLAKE_TABLE, else
-    /// <data dir>/events (data dir: $HEATLAKE_HOME, else ./heatlake-data).
+    /// DATA_DIR/events (DATA_DIR: $HEATLAKE_HOME, else ./heatlake-data).
     #[arg(long, value_name = "URL")]
     pub table: Option<String>,
     /// Read this version of the table instead of the latest (reports rerun identically).

@@ -29,7 +29,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
     /// The table: a path, file:// or s3:// URL. Default: $HEATLAKE_TABLE, else the file's
-    /// `table`, else <data dir>/events (data dir: $HEATLAKE_HOME, else the file's `data_dir`,
+    /// `table`, else DATA_DIR/events (DATA_DIR: $HEATLAKE_HOME, else the file's `data_dir`,
     /// else ./heatlake-data).
     #[arg(long, value_name = "URL")]
     table: Option<String>,

@@ -23,7 +23,7 @@ pub struct SqlArgs {
     #[arg(long, short = 'f', value_name = "FILE", conflicts_with = "query")]
     file: Option<PathBuf>,
     /// The table: a path, file:// or s3:// URL. Default: $HEATLAKE_TABLE, else
-    /// <data dir>/events (data dir: $HEATLAKE_HOME, else ./heatlake-data).
+    /// DATA_DIR/events (DATA_DIR: $HEATLAKE_HOME, else ./heatlake-data).
     #[arg(long, value_name = "URL")]
     table: Option<String>,
     /// Read this version of the table instead of the latest.

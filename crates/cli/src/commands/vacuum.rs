@@ -11,7 +11,7 @@ use heatlake_table::TableLocation;
 #[derive(Debug, Args)]
 pub struct VacuumArgs {
     /// The table: a path, file:// or s3:// URL. Default: $HEATLAKE_TABLE, else
-    /// <data dir>/events (data dir: $HEATLAKE_HOME, else ./heatlake-data).
+    /// DATA_DIR/events (DATA_DIR: $HEATLAKE_HOME, else ./heatlake-data).
     #[arg(long, value_name = "URL")]
     table: Option<String>,
     /// Delete files removed from the table longer ago than this many hours. Versions older than

@@ -384,8 +384,7 @@ pub fn is_invalid(n: u64) -> bool {
     n % INVALID_EVERY == INVALID_EVERY - 1
 }
 
-/// Rows and distinct `y` per batch number (`x`), as one reader sees the table.
-pub type BatchCounts = BTreeMap<u64, (u64, u64)>;
+use crate::support::BatchCounts;
 
 /// Checks the table against the outcomes, through Heatlake's reader and through two independent
 /// ones (the Python `deltalake` package and DuckDB over the snapshot's files,

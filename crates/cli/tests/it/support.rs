@@ -826,12 +826,15 @@ fn dechunk(mut raw: &[u8]) -> Vec<u8> {
     }
 }
 
+/// Rows and distinct `y` per batch number (`x`), as one reader sees the table.
+pub type BatchCounts = BTreeMap<u64, (u64, u64)>;
+
 /// Rows and distinct `y` per `x` of `table` for each independent reader (`deltalake`, `duckdb`),
 /// from [`Sandbox::independent_table_read`].
 pub fn independent_batch_counts(
     sandbox: &Sandbox,
     table: &str,
-) -> Vec<(&'static str, BTreeMap<u64, (u64, u64)>)> {
+) -> Vec<(&'static str, BatchCounts)> {
     let read = sandbox.independent_table_read(table);
     ["deltalake", "duckdb"]
         .into_iter()

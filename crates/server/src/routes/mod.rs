@@ -1,5 +1,5 @@
 //! The routes, and the layers around them: request metrics on every route; the concurrency and
-//! time bounds on the `/v1` routes that store events (the read routes of [`crate::read`] have
+//! time bounds on the `/v1` routes that store events (the read routes, in the `read` module, have
 //! their own).
 
 mod events;
