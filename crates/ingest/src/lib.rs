@@ -36,13 +36,13 @@ pub mod wal;
 pub mod writer;
 
 pub use compact::{CompactOptions, CompactReport, compact};
+pub use error::{Error, ErrorChain, Result};
 // The one resolver of the data directory, table and WAL defaults (defined by the table crate),
 // for callers that configure a collector without depending on the table crate.
 pub use heatlake_table::{
     DEFAULT_HOME, DataHome, HOME_ENV_VAR, TABLE_ENV_VAR, WAL_DIR_ENV_VAR, default_table_in,
     default_wal_dir_in,
 };
-pub use error::{Error, ErrorChain, Result};
 pub use import::{ImportProgress, ImportReport, Rejection, RejectionReason, import};
 pub use options::{FileLayout, ImportOptions, SortOrder};
 pub use vacuum::{VacuumOptions, VacuumReport, vacuum};

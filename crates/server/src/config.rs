@@ -8,8 +8,8 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use heatlake_model::PrivacyPolicy;
 pub use heatlake_ingest::{DEFAULT_HOME, HOME_ENV_VAR, TABLE_ENV_VAR, WAL_DIR_ENV_VAR};
+use heatlake_model::PrivacyPolicy;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
