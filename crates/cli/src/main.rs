@@ -94,21 +94,39 @@ fn main() -> ExitCode {
     }
 }
 
-/// The error and its causes on one line, each once: every message says its own part and leaves
-/// its cause to the `source()` chain.
+/// The error and its causes on one line, each once. Heatlake's errors and contexts say their own
+/// part only and leave the cause to the `source()` chain; the libraries below (DataFusion, Arrow,
+/// Parquet, Delta Lake, object_store) write their causes into their own messages, so the chain
+/// is followed down to the first of those and no further.
 fn error_message(error: &anyhow::Error) -> String {
-    error
-        .chain()
+    let mut parts = Vec::new();
+    for cause in error.chain() {
         // One line: some store errors carry a multi-line response body.
-        .map(|cause| {
+        parts.push(
             cause
                 .to_string()
                 .split_whitespace()
                 .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect::<Vec<_>>()
-        .join(": ")
+                .join(" "),
+        );
+        if says_its_causes(cause) {
+            break;
+        }
+    }
+    parts.join(": ")
+}
+
+/// Whether `error` is of a library that writes its causes into its own message (boxed or not,
+/// as an error may hold its source).
+fn says_its_causes(error: &(dyn std::error::Error + 'static)) -> bool {
+    fn is<T: std::error::Error + 'static>(error: &(dyn std::error::Error + 'static)) -> bool {
+        error.is::<T>() || error.is::<Box<T>>()
+    }
+    is::<datafusion::error::DataFusionError>(error)
+        || is::<arrow::error::ArrowError>(error)
+        || is::<datafusion::parquet::errors::ParquetError>(error)
+        || is::<deltalake::DeltaTableError>(error)
+        || is::<deltalake::ObjectStoreError>(error)
 }
 
 /// A closed stdout (`heatlake sql ... | head`) is the reader's choice, not a failure: an
