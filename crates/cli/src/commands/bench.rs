@@ -105,7 +105,7 @@ impl Question {
     }
 }
 
-/// The question set of the peer comparison; `benches/compare_peers.py` holds the same questions
+/// The question set of the peer comparison; `benches/compare_questions.py` holds the same questions
 /// in each peer's dialect under the same names.
 fn questions() -> Vec<(&'static str, Question)> {
     let week = Segment {
