@@ -23,7 +23,6 @@ pub mod analytics;
 pub mod bounded;
 mod error;
 pub mod output;
-mod provider;
 pub mod render;
 pub mod scoped;
 mod session;
