@@ -15,8 +15,11 @@
 //! the old files or the new ones, never both, and the rows are the same. Files appended
 //! concurrently (by the collector) are not in the set a commit removes, so they are kept.
 //!
-//! The merge is a DataFusion sort over the partition's rows at the snapshot version, within a
-//! memory limit past which it spills to disk.
+//! The merge is a DataFusion sort, within a memory limit past which it spills to disk, over the
+//! rows of exactly the files the commit removes: they are read through the table's one reader,
+//! [`heatlake_table::scan::SnapshotTable`], over that file set of the snapshot being compacted,
+//! so a file appended since is neither read nor removed. The rows read must be the rows the
+//! Delta log counts in those files, or nothing is committed.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -26,13 +29,13 @@ use arrow::compute::cast;
 use arrow::error::ArrowError;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::prelude::{SessionConfig, SessionContext, col, lit};
-use datafusion::scalar::ScalarValue;
-use deltalake::kernel::{Action, Add, Remove};
+use datafusion::prelude::{SessionConfig, SessionContext, col};
+use deltalake::kernel::{Action, Add};
 use deltalake::protocol::DeltaOperation;
 use futures::TryStreamExt;
 use heatlake_model::file_schema;
-use heatlake_table::TableLocation;
+use heatlake_table::scan::{SnapshotTable, register_store};
+use heatlake_table::{DataFile, TableLocation};
 
 use crate::writer::{DataFileWriter, commit, file_batch};
 use crate::{Error, FileLayout, Result};
@@ -78,17 +81,25 @@ pub struct CompactReport {
     pub version: Option<u64>,
 }
 
-/// One data file of a partition, as the Delta log describes it.
+/// What decides whether a partition needs compaction, of one of its data files.
 #[derive(Debug, Clone)]
 struct PartitionFile {
-    remove: Remove,
     rows: Option<usize>,
     path_min: Option<String>,
     path_max: Option<String>,
 }
 
+/// One partition's data files at the snapshot being compacted.
+#[derive(Debug, Default)]
+struct Partition {
+    /// The files, as the scan reads them and the commit removes them.
+    files: Vec<DataFile>,
+    /// The same files' row counts and `path` ranges, in the same order.
+    summaries: Vec<PartitionFile>,
+}
+
 /// (site, date) → its files.
-type Partitions = BTreeMap<(String, String), Vec<PartitionFile>>;
+type Partitions = BTreeMap<(String, String), Partition>;
 
 /// Compacts the table at `location`; see the module documentation. `on_partition` is called
 /// after each partition's commit with the report so far, for progress.
@@ -112,25 +123,25 @@ pub async fn compact(
     };
     let chosen: Vec<_> = partitions
         .into_iter()
-        .filter(|((site, _), files)| {
+        .filter(|((site, _), partition)| {
             (options.sites.is_empty() || options.sites.contains(site))
-                && needs_compaction(files, options.file_rows_max)
+                && needs_compaction(&partition.summaries, options.file_rows_max)
         })
         .collect();
     let writer = DataFileWriter::new(location.clone(), &options.layout)?;
     let total = chosen.len();
-    for ((site, date), files) in chosen {
+    for ((site, date), Partition { files, summaries }) in chosen {
         let date_days = heatlake_table::date_days(&date).ok_or_else(|| Error::InvalidOption {
             option: "date",
             message: format!("partition value {date:?} is not a YYYY-MM-DD date"),
         })?;
         let (adds, rows) =
-            rewrite_partition(&table, location, &writer, &site, date_days, options).await?;
-        let expected: u64 = files
+            rewrite_partition(&table, &writer, &files, &site, date_days, options).await?;
+        let expected: u64 = summaries
             .iter()
             .map(|file| file.rows.unwrap_or_default() as u64)
             .sum();
-        if files.iter().all(|file| file.rows.is_some()) && expected != rows {
+        if summaries.iter().all(|file| file.rows.is_some()) && expected != rows {
             return Err(Error::CompactionMismatch {
                 site,
                 date,
@@ -142,7 +153,7 @@ pub async fn compact(
         let removed = files.len();
         let mut actions: Vec<Action> = files
             .into_iter()
-            .map(|file| Action::Remove(file.remove))
+            .map(|file| Action::Remove(file.rewrite_remove()))
             .collect();
         actions.extend(adds.into_iter().map(Action::Add));
         let operation = DeltaOperation::Optimize {
@@ -165,15 +176,15 @@ async fn partitions(table: &deltalake::DeltaTable, location: &TableLocation) -> 
     let mut partitions = Partitions::new();
     for file in heatlake_table::data_files(table, location).await? {
         let (path_min, path_max) = path_range(file.stats.as_deref());
-        partitions
+        let partition = partitions
             .entry((file.site.clone(), file.date.clone()))
-            .or_default()
-            .push(PartitionFile {
-                remove: file.rewrite_remove(),
-                rows: file.rows,
-                path_min,
-                path_max,
-            });
+            .or_default();
+        partition.summaries.push(PartitionFile {
+            rows: file.rows,
+            path_min,
+            path_max,
+        });
+        partition.files.push(file);
     }
     Ok(partitions)
 }
@@ -218,41 +229,32 @@ fn needs_compaction(files: &[PartitionFile], file_rows_max: usize) -> bool {
     ranges.windows(2).any(|pair| pair[1].0 < pair[0].1)
 }
 
-/// Writes all rows of one partition at the table's version, sorted by the layout's order, as
-/// new data files of at most `file_rows_max` rows; returns their `add` actions (not committed,
-/// `dataChange = false`) and the rows written.
+/// Writes all rows of one partition's `files` (of `table`'s snapshot), sorted by the layout's
+/// order, as new data files of at most `file_rows_max` rows; returns their `add` actions (not
+/// committed, `dataChange = false`) and the rows written.
 async fn rewrite_partition(
     table: &deltalake::DeltaTable,
-    location: &TableLocation,
     writer: &DataFileWriter,
+    files: &[DataFile],
     site: &str,
     date_days: i32,
     options: &CompactOptions,
 ) -> Result<(Vec<Add>, u64)> {
-    let delta = |source| Error::from(heatlake_table::Error::delta(location, source));
     let runtime = RuntimeEnvBuilder::new()
         .with_memory_pool(Arc::new(FairSpillPool::new(options.memory_bytes_max)))
         .build_arc()?;
     let config = SessionConfig::new().with_target_partitions(1);
     let context = SessionContext::new_with_config_rt(config, runtime);
-    table
-        .update_datafusion_session(&context.state())
-        .map_err(delta)?;
-    let provider = table.table_provider().await?;
+    let store_url = register_store(&context.runtime_env(), table);
+    // Exactly the files the commit removes, all of the one partition: nothing to filter out.
+    let provider = SnapshotTable::from_files(files.iter().cloned(), store_url);
     let order = options
         .layout
         .sort_order
         .columns()
         .map(|name| col(name).sort(true, true))
         .to_vec();
-    let frame = context
-        .read_table(provider)?
-        .filter(
-            col("site")
-                .eq(lit(site))
-                .and(col("date").eq(lit(ScalarValue::Date32(Some(date_days))))),
-        )?
-        .sort(order)?;
+    let frame = context.read_table(Arc::new(provider))?.sort(order)?;
     let mut stream = frame.execute_stream().await?;
     let mut cutter = FileCutter::new(options.file_rows_max);
     let mut adds = Vec::new();
@@ -341,7 +343,6 @@ mod tests {
 
     fn file(min: Option<&str>, max: Option<&str>, rows: usize) -> PartitionFile {
         PartitionFile {
-            remove: Remove::default(),
             rows: Some(rows),
             path_min: min.map(str::to_owned),
             path_max: max.map(str::to_owned),

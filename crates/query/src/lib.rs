@@ -27,7 +27,6 @@ pub mod answer;
 pub mod bounded;
 mod error;
 pub mod output;
-mod provider;
 pub mod render;
 pub mod scoped;
 mod session;

@@ -13,9 +13,9 @@ use datafusion::logical_expr::LogicalPlanBuilder;
 use datafusion::prelude::{SessionConfig, col, lit};
 use deltalake::DeltaTable;
 use heatlake_table::TableLocation;
+use heatlake_table::scan::{SnapshotTable, register_store};
 
 use crate::Result;
-use crate::provider::SnapshotTable;
 
 /// The SQL name of the table.
 pub const EVENTS_TABLE: &str = "events";
@@ -94,12 +94,7 @@ impl EventsSession {
             Some(runtime) => SessionContext::new_with_config_rt(config, runtime),
             None => SessionContext::new_with_config(config),
         };
-        // The table's own (root-prefixed) store under the log store's URL: data file paths in
-        // the log are relative to the table root.
-        let store_url = table.log_store().object_store_url();
-        context
-            .runtime_env()
-            .register_object_store(store_url.as_ref(), table.log_store().object_store(None));
+        let store_url = register_store(&context.runtime_env(), table);
         let provider: Arc<dyn TableProvider> =
             Arc::new(SnapshotTable::try_new(location, table, store_url).await?);
         match sites {

@@ -1,11 +1,14 @@
-//! The `events` Delta Lake table on object storage: where it is, how to reach it, how to open and
-//! create it.
+//! The `events` Delta Lake table on object storage: where it is, how to reach it, how to open,
+//! create and read it.
 //!
 //! A table is named by a [`TableLocation`]: a plain path, a `file://` URL or an `s3://` URL. S3
 //! locations take their credentials, region and endpoint from the standard AWS environment
 //! variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT_URL`,
 //! `AWS_ALLOW_HTTP`, ...), so any S3-compatible store works. Commits on S3 use conditional puts
 //! (`If-None-Match: *`), so concurrent writers never overwrite each other's log entries.
+//!
+//! Every reader of the table's rows, queries and compaction alike, reads through [`scan`]: a
+//! DataFusion table over exactly a given set of one snapshot's data files ([`data_files`]).
 //!
 //! ```no_run
 //! # async fn example() -> heatlake_table::Result<()> {
@@ -22,6 +25,7 @@ mod error;
 mod files;
 mod location;
 mod s3;
+pub mod scan;
 
 use std::sync::Arc;
 

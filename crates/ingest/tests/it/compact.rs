@@ -219,3 +219,67 @@ async fn compaction_of_one_site_leaves_the_others_alone() {
         }
     }
 }
+
+/// Rows of the table at its latest version.
+async fn row_count(location: &TableLocation) -> usize {
+    let files = files(location).await;
+    files.values().flatten().map(|file| file.2).sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compaction_keeps_files_appended_to_a_partition_it_has_not_reached_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("events.ndjson");
+    let mut config = GenConfig::with_events(20_000, 5);
+    config.days = 1;
+    write_ndjson_file(&config, &input, |_| {}).unwrap();
+    let appended = dir.path().join("appended.ndjson");
+    write_ndjson_file(
+        &GenConfig {
+            events: 3_000,
+            ..config
+        },
+        &appended,
+        |_| {},
+    )
+    .unwrap();
+    let location = TableLocation::parse(dir.path().join("events").to_str().unwrap()).unwrap();
+    let mut options = ImportOptions::new(IdSecret::generate_from([5; 32]));
+    options.file_rows_max = 1_000;
+    import(&location, &[input], &options, Arc::default())
+        .await
+        .unwrap();
+    let before = files(&location).await;
+    assert!(before.len() > 1, "{before:?}");
+
+    // After the first partition's commit, an append (as the collector's) to every partition,
+    // those not compacted yet included.
+    let mut appended_files = None;
+    let report = compact(&location, &CompactOptions::default(), |_, _| {
+        if appended_files.is_none() {
+            let append = tokio::task::block_in_place(|| {
+                tokio::runtime::Handle::current()
+                    .block_on(import(
+                        &location,
+                        std::slice::from_ref(&appended),
+                        &options,
+                        Arc::default(),
+                    ))
+                    .unwrap()
+            });
+            appended_files = Some(append.data_files as usize);
+        }
+    })
+    .await
+    .unwrap();
+    assert!(report.partitions_compacted > 2, "{report:?}");
+    assert_eq!(report.partitions_compacted, before.len());
+    assert_eq!(report.rows, 20_000);
+    // Each partition is its compacted run plus the appended files, neither read nor removed.
+    assert_eq!(row_count(&location).await, 23_000);
+    let after = files(&location).await;
+    assert_eq!(
+        after.values().map(Vec::len).sum::<usize>(),
+        before.len() + appended_files.unwrap()
+    );
+}

@@ -1,14 +1,17 @@
-//! The `events` table as a DataFusion table over one Delta snapshot's data files.
+//! Reading the table: a DataFusion table over a set of one snapshot's data files.
+//!
+//! Every reader of the table goes through [`SnapshotTable`]: queries over all the files of a
+//! version, compaction over the files of one partition that its commit will remove.
 //!
 //! deltalake's own table provider reads through the Delta kernel's scan (file listing and a
 //! transform of every batch above the Parquet reader); on the 10 M set that path took about
 //! twice as long as DataFusion's Parquet scan over the same files with the same SQL (`heatlake
 //! bench --engine datafusion`). Heatlake's data files are plain: no deletion vectors, no column
-//! mapping, partition values only in the paths. So the table is read here by DataFusion's
-//! Parquet source directly, over exactly the files of the snapshot (time travel stays exact:
-//! removed files that are still on the store are not read):
+//! mapping, partition values only in the paths. So the table is read by DataFusion's Parquet
+//! source directly, over exactly the files given (time travel stays exact: removed files that
+//! are still on the store are not read):
 //!
-//! - the file list, sizes and partition values come from the Delta log;
+//! - the file list, sizes and partition values come from the Delta log ([`data_files`]);
 //! - files are skipped at planning by the query's filters against their partition values and
 //!   their Delta statistics of `path`, `type` and `ts` (a one-page question opens only the files
 //!   that hold the page);
@@ -17,11 +20,29 @@
 //!
 //! The statistics are used only to skip files, never to answer a query, so a truncated string
 //! bound cannot leak into a result.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//!
+//! use datafusion::prelude::SessionContext;
+//! use heatlake_table::TableLocation;
+//! use heatlake_table::scan::{SnapshotTable, register_store};
+//!
+//! let location = TableLocation::parse("./heatlake-data/events")?;
+//! let table = heatlake_table::open(&location, None).await?;
+//! let context = SessionContext::new();
+//! let store_url = register_store(&context.runtime_env(), &table);
+//! let events = SnapshotTable::try_new(&location, &table, store_url).await?;
+//! context.register_table("events", Arc::new(events))?;
+//! let batches = context.sql("SELECT count(*) FROM events").await?.collect().await?;
+//! # Ok(()) }
+//! ```
 
 use std::sync::Arc;
 
-use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef, TimeUnit};
 use async_trait::async_trait;
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef, TimeUnit};
 use datafusion::catalog::Session;
 use datafusion::common::pruning::PrunableStatistics;
 use datafusion::common::stats::Precision;
@@ -35,6 +56,7 @@ use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, Pa
 use datafusion::datasource::table_schema::TableSchema;
 use datafusion::error::Result as DfResult;
 use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::logical_expr::utils::split_conjunction;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_optimizer::pruning::PruningPredicateBuilder;
@@ -43,24 +65,32 @@ use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::scalar::ScalarValue;
 use deltalake::DeltaTable;
 use heatlake_model::file_schema;
-use heatlake_table::TableLocation;
 
-use crate::Result;
+use crate::{DataFile, Result, TableLocation, data_files};
 
 /// Columns whose Delta statistics are used to skip files.
 const PRUNING_COLUMNS: [&str; 3] = ["path", "type", "ts"];
 
-/// One data file of the snapshot.
+/// Registers `table`'s object store (rooted at the table) in `runtime`, under the URL that the
+/// data file paths of its log resolve against; returns that URL, for [`SnapshotTable`].
+pub fn register_store(runtime: &RuntimeEnv, table: &DeltaTable) -> ObjectStoreUrl {
+    let store_url = table.log_store().object_store_url();
+    runtime.register_object_store(store_url.as_ref(), table.log_store().object_store(None));
+    store_url
+}
+
+/// One data file to scan.
 #[derive(Debug, Clone)]
-struct DataFile {
+struct ScanFile {
     file: PartitionedFile,
     /// In table column order; min/max only for the partition and [`PRUNING_COLUMNS`].
     statistics: Arc<Statistics>,
 }
 
-/// The `events` table over one Delta snapshot's data files.
+/// The `events` table over a set of one Delta snapshot's data files: all of them
+/// ([`Self::try_new`]) or those given ([`Self::from_files`]).
 #[derive(Debug)]
-pub(crate) struct SnapshotTable {
+pub struct SnapshotTable {
     /// `site`, `date`, then the data file columns (strings as views), as deltalake's provider
     /// showed them, so that answers keep their column order and types.
     schema: SchemaRef,
@@ -68,17 +98,30 @@ pub(crate) struct SnapshotTable {
     file_schema: SchemaRef,
     /// Where the files are: the table's root on its object store.
     store_url: ObjectStoreUrl,
-    files: Vec<DataFile>,
+    files: Vec<ScanFile>,
 }
 
 impl SnapshotTable {
-    /// The table over `table`'s loaded snapshot. The caller registers the table's object store
-    /// in the session under [`Self::store_url`].
-    pub(crate) async fn try_new(
+    /// The table over every data file of `table`'s loaded version. The table's object store
+    /// must be registered in the session under `store_url` ([`register_store`]).
+    pub async fn try_new(
         location: &TableLocation,
         table: &DeltaTable,
         store_url: ObjectStoreUrl,
     ) -> Result<Self> {
+        Ok(Self::from_files(
+            data_files(table, location).await?,
+            store_url,
+        ))
+    }
+
+    /// The table over exactly `files` (of one snapshot, from [`data_files`]), for a reader that
+    /// must see no other file, such as compaction, which reads the files its commit removes.
+    /// The table's object store must be registered under `store_url` ([`register_store`]).
+    pub fn from_files(
+        files: impl IntoIterator<Item = DataFile>,
+        store_url: ObjectStoreUrl,
+    ) -> Self {
         let file_schema = view_schema(&file_schema());
         let site = Field::new(
             "site",
@@ -93,39 +136,51 @@ impl SnapshotTable {
         let mut scan_fields: Vec<FieldRef> = file_schema.fields().iter().cloned().collect();
         scan_fields.extend(schema.fields()[..2].iter().cloned());
         let scan_schema = Schema::new(scan_fields);
-        let mut files = Vec::new();
-        for data_file in heatlake_table::data_files(table, location).await? {
-            let partition_values = vec![
-                ScalarValue::Dictionary(
-                    Box::new(DataType::UInt16),
-                    Box::new(ScalarValue::Utf8(Some(data_file.site.clone()))),
-                ),
-                ScalarValue::Date32(Some(data_file.date_days)),
-            ];
-            let statistics = statistics(
-                &schema,
-                &partition_values,
-                data_file.rows,
-                data_file.stats.as_deref(),
-            );
-            // Row counts for the planner (join sides); no column bounds, which the planner could
-            // use as answers.
-            let mut scan_statistics = Statistics::new_unknown(&scan_schema);
-            scan_statistics.num_rows = statistics.num_rows;
-            let file = PartitionedFile::new(data_file.path, data_file.size)
-                .with_partition_values(partition_values)
-                .with_statistics(Arc::new(scan_statistics));
-            files.push(DataFile {
-                file,
-                statistics: Arc::new(statistics),
-            });
-        }
-        Ok(Self {
+        let files = files
+            .into_iter()
+            .map(|data_file| {
+                let partition_values = vec![
+                    ScalarValue::Dictionary(
+                        Box::new(DataType::UInt16),
+                        Box::new(ScalarValue::Utf8(Some(data_file.site))),
+                    ),
+                    ScalarValue::Date32(Some(data_file.date_days)),
+                ];
+                let statistics = statistics(
+                    &schema,
+                    &partition_values,
+                    data_file.rows,
+                    data_file.stats.as_deref(),
+                );
+                // Row counts for the planner (join sides); no column bounds, which the planner
+                // could use as answers.
+                let mut scan_statistics = Statistics::new_unknown(&scan_schema);
+                scan_statistics.num_rows = statistics.num_rows;
+                let file = PartitionedFile::new(data_file.path, data_file.size)
+                    .with_partition_values(partition_values)
+                    .with_statistics(Arc::new(scan_statistics));
+                ScanFile {
+                    file,
+                    statistics: Arc::new(statistics),
+                }
+            })
+            .collect();
+        Self {
             schema,
             file_schema,
             store_url,
             files,
-        })
+        }
+    }
+
+    /// The URL the data file paths resolve against (see [`register_store`]).
+    pub fn store_url(&self) -> &ObjectStoreUrl {
+        &self.store_url
+    }
+
+    /// The number of data files the table reads at most.
+    pub fn file_count(&self) -> usize {
+        self.files.len()
     }
 
     /// The files the filters may need: all, less those whose partition values or statistics
@@ -309,4 +364,50 @@ fn statistics(
         }
     }
     statistics
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_statistics_hold_partition_values_and_the_pruning_bounds_only() {
+        let table = SnapshotTable::from_files([], ObjectStoreUrl::local_filesystem());
+        let partition_values = [
+            ScalarValue::Utf8(Some("shop.example".into())),
+            ScalarValue::Date32(Some(20_393)),
+        ];
+        let stats = r#"{"numRecords": 3,
+            "minValues": {"path": "/a", "ts": "2025-11-02T10:00:00.000Z", "x": 1},
+            "maxValues": {"path": "/z", "ts": "2025-11-02T11:00:00.123Z", "x": 9}}"#;
+        let statistics = statistics(&table.schema, &partition_values, Some(3), Some(stats));
+        assert_eq!(statistics.num_rows, Precision::Exact(3));
+        let column = |name: &str| {
+            &statistics.column_statistics[table.schema.index_of(name).expect("a table column")]
+        };
+        assert_eq!(
+            column("site").min_value,
+            Precision::Exact(partition_values[0].clone())
+        );
+        assert_eq!(
+            column("date").max_value,
+            Precision::Exact(partition_values[1].clone())
+        );
+        assert_eq!(
+            column("path").min_value,
+            Precision::Exact(ScalarValue::Utf8View(Some("/a".into())))
+        );
+        // Delta keeps milliseconds: the maximum covers the whole last millisecond.
+        let ts_max = chrono::DateTime::parse_from_rfc3339("2025-11-02T11:00:00.123Z")
+            .expect("a valid time")
+            .timestamp_micros()
+            + 999;
+        assert!(matches!(
+            &column("ts").max_value,
+            Precision::Exact(ScalarValue::TimestampMicrosecond(Some(micros), _)) if *micros == ts_max
+        ));
+        // Bounds of other columns are never used, so never read.
+        assert_eq!(column("x").min_value, Precision::Absent);
+        assert_eq!(table.file_count(), 0);
+    }
 }
