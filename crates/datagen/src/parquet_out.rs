@@ -11,19 +11,18 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use heatlake_model::parquet_settings::{ParquetSettings, writer_properties};
 use heatlake_model::privacy::ids::{IdSecret, SiteIdKey};
 use heatlake_model::privacy::ip::ip_prefix;
 use heatlake_model::privacy::scrub::scrub;
 use heatlake_model::useragent::browser_and_os;
-use heatlake_model::{PrivacyPolicy, event_schema};
+use heatlake_model::{EventBatchBuilder, PrivacyPolicy, event_schema};
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
-use parquet::schema::types::ColumnPath;
+use parquet::file::properties::WriterProperties;
 
 use crate::catalog::Catalog;
 use crate::config::GenConfig;
-use crate::parquet_rows::{Rows, StoredPageview};
+use crate::parquet_rows::{StoredPageview, push_stored_row};
 use crate::record::{GenEvent, PageviewContext, Sink};
 use crate::session::walk;
 use crate::summary::Summary;
@@ -67,25 +66,25 @@ impl Default for ParquetOptions {
 /// about 10 % less encoding time.
 pub const PARQUET_PLAIN_COLUMNS: [&str; 4] = ["ts", "visitor_id", "session_id", "pageview_id"];
 
-/// The writer settings of [`write_parquet`], all set explicitly: Parquet format 1.0 pages (read
-/// by every engine), zstd level [`PARQUET_ZSTD_LEVEL`], dictionary encoding on (except for
-/// [`PARQUET_PLAIN_COLUMNS`]), page and chunk statistics on, `row_group_rows` rows per row group.
-pub fn parquet_writer_properties(row_group_rows: usize) -> WriterProperties {
-    let zstd = ZstdLevel::try_new(PARQUET_ZSTD_LEVEL).expect("zstd level 1 is valid");
-    let mut builder = WriterProperties::builder()
-        .set_writer_version(WriterVersion::PARQUET_1_0)
-        .set_compression(Compression::ZSTD(zstd))
-        .set_dictionary_enabled(true)
-        .set_statistics_enabled(EnabledStatistics::Page)
-        .set_max_row_group_row_count(Some(row_group_rows.max(1)))
-        .set_data_page_size_limit(PARQUET_DATA_PAGE_BYTES_MAX)
-        .set_dictionary_page_size_limit(PARQUET_DICTIONARY_PAGE_BYTES_MAX)
-        .set_write_batch_size(1024)
-        .set_created_by(format!("heatlake-datagen {}", env!("CARGO_PKG_VERSION")));
-    for column in PARQUET_PLAIN_COLUMNS {
-        builder = builder.set_column_dictionary_enabled(ColumnPath::from(column), false);
+/// The writer settings of [`write_parquet`]: Heatlake's [`ParquetSettings`] with zstd level
+/// [`PARQUET_ZSTD_LEVEL`], [`PARQUET_PLAIN_COLUMNS`] without dictionaries, data and dictionary
+/// pages of at most [`PARQUET_DATA_PAGE_BYTES_MAX`] and [`PARQUET_DICTIONARY_PAGE_BYTES_MAX`],
+/// `row_group_rows` rows per row group, and `heatlake-datagen` as the writer.
+pub fn parquet_settings(row_group_rows: usize) -> ParquetSettings {
+    ParquetSettings {
+        zstd_level: PARQUET_ZSTD_LEVEL,
+        row_group_rows_max: row_group_rows,
+        data_page_bytes_max: PARQUET_DATA_PAGE_BYTES_MAX,
+        dictionary_page_bytes_max: PARQUET_DICTIONARY_PAGE_BYTES_MAX,
+        plain_columns: PARQUET_PLAIN_COLUMNS.to_vec(),
+        created_by: format!("heatlake-datagen {}", env!("CARGO_PKG_VERSION")),
+        ..ParquetSettings::default()
     }
-    builder.build()
+}
+
+/// The Parquet writer properties of [`parquet_settings`].
+pub fn parquet_writer_properties(row_group_rows: usize) -> WriterProperties {
+    writer_properties(&parquet_settings(row_group_rows)).expect("zstd level 1 is valid")
 }
 
 /// The name of the `index`th Parquet file: `part-00000.parquet`, `part-00001.parquet`, ...
@@ -165,7 +164,7 @@ struct ParquetSink {
     writer: Option<(PathBuf, ArrowWriter<File>)>,
     files: usize,
     rows_in_file: usize,
-    rows: Rows,
+    rows: EventBatchBuilder,
     keys: Vec<SiteIdKey>,
     received_at_ms: i64,
     policy: PrivacyPolicy,
@@ -206,7 +205,7 @@ impl ParquetSink {
             writer: None,
             files: 0,
             rows_in_file: 0,
-            rows: Rows::with_capacity(PARQUET_BATCH_ROWS),
+            rows: EventBatchBuilder::with_capacity(PARQUET_BATCH_ROWS),
             keys: catalog
                 .sites()
                 .iter()
@@ -221,11 +220,15 @@ impl ParquetSink {
 
     /// Writes the rows built so far to the current file, opening or rotating files as needed.
     fn flush_batch(&mut self) -> Result<()> {
-        if self.rows.len() == 0 {
+        if self.rows.is_empty() {
             return Ok(());
         }
-        let full = std::mem::replace(&mut self.rows, Rows::with_capacity(PARQUET_BATCH_ROWS));
-        let batch = full.finish(self.received_at_ms);
+        // A presized builder for the next batch: `finish` leaves one without capacity.
+        let mut full = std::mem::replace(
+            &mut self.rows,
+            EventBatchBuilder::with_capacity(PARQUET_BATCH_ROWS),
+        );
+        let batch = full.finish();
         let mut offset = 0;
         while offset < batch.num_rows() {
             if self.writer.is_none() {
@@ -304,7 +307,13 @@ impl Sink for ParquetSink {
 
     #[inline]
     fn event(&mut self, context: &PageviewContext<'_>, event: &GenEvent<'_>) -> Result<()> {
-        self.rows.push(context, &self.page, event);
+        push_stored_row(
+            &mut self.rows,
+            self.received_at_ms,
+            context,
+            &self.page,
+            event,
+        );
         if self.rows.len() >= PARQUET_BATCH_ROWS {
             self.flush_batch()?;
         }

@@ -1,7 +1,8 @@
 //! How an import is done: bounds, file layout, privacy.
 
-use heatlake_model::PrivacyPolicy;
+use heatlake_model::parquet_settings::{ParquetSettings, sorting_columns};
 use heatlake_model::privacy::ids::IdSecret;
+use heatlake_model::{PrivacyPolicy, file_schema};
 
 /// The order of rows within a data file. Both keep a page's events together, so that row-group
 /// statistics on `path` prune; they differ in what comes next.
@@ -36,6 +37,24 @@ pub struct FileLayout {
     pub zstd_level: i32,
     /// Row order within a data file.
     pub sort_order: SortOrder,
+}
+
+impl FileLayout {
+    /// The Parquet settings of data files: Heatlake's [`ParquetSettings`] with this layout's zstd
+    /// level, row groups and sort order (recorded as `sorting_columns`, so readers can rely on
+    /// it), and `ts` delta-encoded.
+    pub fn parquet_settings(&self) -> ParquetSettings {
+        ParquetSettings {
+            zstd_level: self.zstd_level,
+            row_group_rows_max: self.row_group_rows,
+            // Event times are nearly all distinct, so a dictionary fails and falls back to plain
+            // 8-byte values (8.2 of 17.6 bytes/event when measured); sorted within each run,
+            // their deltas are small.
+            delta_columns: vec!["ts"],
+            sorting_columns: sorting_columns(&file_schema(), &self.sort_order.columns()),
+            ..ParquetSettings::default()
+        }
+    }
 }
 
 impl Default for FileLayout {

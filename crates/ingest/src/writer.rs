@@ -13,55 +13,22 @@ use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
 use deltalake::kernel::{Action, Add};
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::writer::{DeltaWriter, RecordBatchWriter, WriteMode};
+use heatlake_model::parquet_settings;
 use heatlake_model::schema::PARTITION_COLUMNS;
-use heatlake_model::{EventType, event_schema, file_schema};
+use heatlake_model::{EventType, event_schema};
 use heatlake_table::TableLocation;
 use indexmap::IndexMap;
-use parquet::basic::{Compression, Encoding, ZstdLevel};
-use parquet::file::metadata::SortingColumn;
-use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
-use parquet::schema::types::ColumnPath;
+use parquet::file::properties::WriterProperties;
 
 use crate::{Error, FileLayout, Result, SortOrder};
 
-/// Parquet settings of every data file, stated in full rather than left to library defaults.
-///
-/// - zstd: the smallest files at the same encode speed as snappy or lz4 when measured;
-/// - dictionary encoding on: most string columns repeat a few values per file;
-/// - page-level statistics, so the page index lets readers skip pages, not only row groups;
-/// - the sort order recorded as `sorting_columns`, so readers can rely on it.
+/// The Parquet writer properties of every data file: [`FileLayout::parquet_settings`].
 pub fn writer_properties(options: &FileLayout) -> Result<WriterProperties> {
-    let level = ZstdLevel::try_new(options.zstd_level).map_err(Error::Parquet)?;
-    let schema = file_schema();
-    let sorting_columns = options
-        .sort_order
-        .columns()
-        .iter()
-        .map(|name| SortingColumn {
-            column_idx: schema
-                .index_of(name)
-                .expect("sort columns are file columns") as i32,
-            descending: false,
-            nulls_first: true,
-        })
-        .collect();
-    Ok(WriterProperties::builder()
-        .set_writer_version(WriterVersion::PARQUET_1_0)
-        .set_compression(Compression::ZSTD(level))
-        .set_dictionary_enabled(true)
-        .set_statistics_enabled(EnabledStatistics::Page)
-        .set_max_row_group_row_count(Some(options.row_group_rows))
-        .set_sorting_columns(Some(sorting_columns))
-        // Event times are nearly all distinct, so a dictionary fails and falls back to plain
-        // 8-byte values (8.2 of 17.6 bytes/event when measured); sorted within each run, their
-        // deltas are small.
-        .set_column_dictionary_enabled(ColumnPath::from("ts"), false)
-        .set_column_encoding(ColumnPath::from("ts"), Encoding::DELTA_BINARY_PACKED)
-        .set_created_by(format!("heatlake {}", env!("CARGO_PKG_VERSION")))
-        .build())
+    parquet_settings::writer_properties(&options.parquet_settings()).map_err(Error::Parquet)
 }
 
-/// Sorts a batch of [`event_schema`] or [`file_schema`] rows by `order` (nulls first, ascending).
+/// Sorts a batch of [`event_schema`] or [`file_schema`](heatlake_model::file_schema) rows by
+/// `order` (nulls first, ascending).
 ///
 /// Rather than a generic multi-column comparison (string compares on every step, which showed in
 /// profiles), each row gets a fixed-width key: the rank of its `path` among the batch's distinct
@@ -184,8 +151,8 @@ impl DataFileWriter {
         self.write_sorted(site, date_days, vec![batch]).await
     }
 
-    /// Writes `batches` ([`file_schema`] rows already in the layout's order, in turn) as one
-    /// data file.
+    /// Writes `batches` ([`file_schema`](heatlake_model::file_schema) rows already in the
+    /// layout's order, in turn) as one data file.
     pub async fn write_sorted(
         &self,
         site: &str,

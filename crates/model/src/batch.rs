@@ -1,211 +1,157 @@
-//! Arrow record batches of [`event_schema`] built from [`Event`]s.
+//! Arrow record batches of [`event_schema`](crate::event_schema) built from [`Event`]s.
+//!
+//! The builder itself, [`EventBatchBuilder`], is generated from the column table in
+//! [`columns`](crate::columns); this is how an [`Event`] becomes one of its rows.
 
-use std::sync::Arc;
-
-use arrow_array::builder::{
-    BooleanBuilder, Date32Builder, Float32Builder, Int8Builder, Int32Builder, Int64Builder,
-    StringBuilder, TimestampMicrosecondBuilder,
-};
-use arrow_array::{ArrayRef, RecordBatch};
-
-use crate::{Event, event_schema};
-
-/// Column builders for the `events` schema, appended one event at a time.
-///
-/// ```
-/// # use heatlake_model::{Event, EventBatchBuilder};
-/// let mut builder = EventBatchBuilder::with_capacity(2);
-/// builder.append(&Event { site: "a".into(), ts_ms: 1_000, ..Event::default() });
-/// assert_eq!(builder.finish().num_rows(), 1);
-/// ```
-#[derive(Debug)]
-pub struct EventBatchBuilder {
-    site: StringBuilder,
-    date: Date32Builder,
-    ts: TimestampMicrosecondBuilder,
-    received_at: TimestampMicrosecondBuilder,
-    visitor_id: Int64Builder,
-    session_id: Int64Builder,
-    pageview_id: Int64Builder,
-    seq: Int32Builder,
-    event_type: StringBuilder,
-    url: StringBuilder,
-    path: StringBuilder,
-    referrer: StringBuilder,
-    title: StringBuilder,
-    x: Int32Builder,
-    y: Int32Builder,
-    target: StringBuilder,
-    target_rx: Float32Builder,
-    target_ry: Float32Builder,
-    target_fixed: BooleanBuilder,
-    button: Int8Builder,
-    dead: BooleanBuilder,
-    link: StringBuilder,
-    text: StringBuilder,
-    viewport_w: Int32Builder,
-    viewport_h: Int32Builder,
-    doc_w: Int32Builder,
-    doc_h: Int32Builder,
-    scroll_x: Int32Builder,
-    scroll_y: Int32Builder,
-    device: StringBuilder,
-    browser: StringBuilder,
-    os: StringBuilder,
-    field: StringBuilder,
-    input_len: Int32Builder,
-    value: StringBuilder,
-    duration_ms: Int64Builder,
-    props: StringBuilder,
-    ip_prefix: StringBuilder,
-    rows: usize,
-}
+use crate::Event;
+pub use crate::columns::{EventBatchBuilder, EventRow};
 
 impl EventBatchBuilder {
-    /// Builders sized for `rows` events.
-    pub fn with_capacity(rows: usize) -> Self {
-        let strings =
-            |bytes_per_row: usize| StringBuilder::with_capacity(rows, rows * bytes_per_row);
-        Self {
-            site: strings(12),
-            date: Date32Builder::with_capacity(rows),
-            ts: TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC"),
-            received_at: TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC"),
-            visitor_id: Int64Builder::with_capacity(rows),
-            session_id: Int64Builder::with_capacity(rows),
-            pageview_id: Int64Builder::with_capacity(rows),
-            seq: Int32Builder::with_capacity(rows),
-            event_type: strings(6),
-            url: strings(40),
-            path: strings(24),
-            referrer: strings(0),
-            title: strings(0),
-            x: Int32Builder::with_capacity(rows),
-            y: Int32Builder::with_capacity(rows),
-            target: strings(16),
-            target_rx: Float32Builder::with_capacity(rows),
-            target_ry: Float32Builder::with_capacity(rows),
-            target_fixed: BooleanBuilder::with_capacity(rows),
-            button: Int8Builder::with_capacity(rows),
-            dead: BooleanBuilder::with_capacity(rows),
-            link: strings(0),
-            text: strings(0),
-            viewport_w: Int32Builder::with_capacity(rows),
-            viewport_h: Int32Builder::with_capacity(rows),
-            doc_w: Int32Builder::with_capacity(rows),
-            doc_h: Int32Builder::with_capacity(rows),
-            scroll_x: Int32Builder::with_capacity(rows),
-            scroll_y: Int32Builder::with_capacity(rows),
-            device: strings(7),
-            browser: strings(6),
-            os: strings(6),
-            field: strings(0),
-            input_len: Int32Builder::with_capacity(rows),
-            value: strings(0),
-            duration_ms: Int64Builder::with_capacity(rows),
-            props: strings(0),
-            ip_prefix: strings(0),
-            rows: 0,
-        }
-    }
-
-    /// Events appended since the last [`finish`](Self::finish).
-    pub fn len(&self) -> usize {
-        self.rows
-    }
-
-    /// Whether no event was appended since the last [`finish`](Self::finish).
-    pub fn is_empty(&self) -> bool {
-        self.rows == 0
-    }
-
     /// Appends one event as a row.
+    #[inline]
     pub fn append(&mut self, event: &Event<'_>) {
-        self.site.append_value(&event.site);
-        self.date.append_value(event.date_days);
-        self.ts.append_value(event.ts_ms * 1000);
-        self.received_at.append_value(event.received_at_ms * 1000);
-        self.visitor_id.append_option(event.visitor_id);
-        self.session_id.append_option(event.session_id);
-        self.pageview_id.append_option(event.pageview_id);
-        self.seq.append_option(event.seq);
-        self.event_type.append_value(event.event_type.as_str());
-        self.url.append_option(event.url.as_deref());
-        self.path.append_option(event.path.as_deref());
-        self.referrer.append_option(event.referrer.as_deref());
-        self.title.append_option(event.title.as_deref());
-        self.x.append_option(event.x);
-        self.y.append_option(event.y);
-        self.target.append_option(event.target.as_deref());
-        self.target_rx.append_option(event.target_rx);
-        self.target_ry.append_option(event.target_ry);
-        self.target_fixed.append_option(event.target_fixed);
-        self.button.append_option(event.button);
-        self.dead.append_option(event.dead);
-        self.link.append_option(event.link.as_deref());
-        self.text.append_option(event.text.as_deref());
-        self.viewport_w.append_option(event.viewport_w);
-        self.viewport_h.append_option(event.viewport_h);
-        self.doc_w.append_option(event.doc_w);
-        self.doc_h.append_option(event.doc_h);
-        self.scroll_x.append_option(event.scroll_x);
-        self.scroll_y.append_option(event.scroll_y);
-        self.device.append_option(event.device);
-        self.browser.append_option(event.browser);
-        self.os.append_option(event.os);
-        self.field.append_option(event.field.as_deref());
-        self.input_len.append_option(event.input_len);
-        self.value.append_option(event.value.as_deref());
-        self.duration_ms.append_option(event.duration_ms);
-        self.props.append_option(event.props.as_deref());
-        self.ip_prefix.append_option(event.ip_prefix.as_deref());
-        self.rows += 1;
+        // No `..` on either side: a field of `Event` without a column, or a column without a
+        // field, does not compile.
+        let Event {
+            site,
+            date_days,
+            ts_ms,
+            received_at_ms,
+            visitor_id,
+            session_id,
+            pageview_id,
+            seq,
+            event_type,
+            url,
+            path,
+            referrer,
+            title,
+            x,
+            y,
+            target,
+            target_rx,
+            target_ry,
+            target_fixed,
+            button,
+            dead,
+            link,
+            text,
+            viewport_w,
+            viewport_h,
+            doc_w,
+            doc_h,
+            scroll_x,
+            scroll_y,
+            device,
+            browser,
+            os,
+            field,
+            input_len,
+            value,
+            duration_ms,
+            props,
+            ip_prefix,
+        } = event;
+        self.push_row(EventRow {
+            site,
+            date: *date_days,
+            ts: ts_ms * 1000,
+            received_at: received_at_ms * 1000,
+            visitor_id: *visitor_id,
+            session_id: *session_id,
+            pageview_id: *pageview_id,
+            seq: *seq,
+            event_type: event_type.as_str(),
+            url: url.as_deref(),
+            path: path.as_deref(),
+            referrer: referrer.as_deref(),
+            title: title.as_deref(),
+            x: *x,
+            y: *y,
+            target: target.as_deref(),
+            target_rx: *target_rx,
+            target_ry: *target_ry,
+            target_fixed: *target_fixed,
+            button: *button,
+            dead: *dead,
+            link: link.as_deref(),
+            text: text.as_deref(),
+            viewport_w: *viewport_w,
+            viewport_h: *viewport_h,
+            doc_w: *doc_w,
+            doc_h: *doc_h,
+            scroll_x: *scroll_x,
+            scroll_y: *scroll_y,
+            device: *device,
+            browser: *browser,
+            os: *os,
+            field: field.as_deref(),
+            input_len: *input_len,
+            value: value.as_deref(),
+            duration_ms: *duration_ms,
+            props: props.as_deref(),
+            ip_prefix: ip_prefix.as_deref(),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::columns::EVENT_COLUMNS;
+    use crate::{Event, WireEvent};
+
+    /// The field names of a struct's `Debug` output, in declaration order.
+    fn debug_field_names(debug: &str) -> Vec<&str> {
+        let body = debug
+            .split_once(" { ")
+            .and_then(|(_, body)| body.strip_suffix(" }"))
+            .expect("a braced struct");
+        body.split(", ")
+            .map(|field| field.split_once(": ").expect("name: value").0)
+            .collect()
     }
 
-    /// The rows appended so far as one batch of [`event_schema`]; the builder starts empty again.
-    pub fn finish(&mut self) -> RecordBatch {
-        self.rows = 0;
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(self.site.finish()),
-            Arc::new(self.date.finish()),
-            Arc::new(self.ts.finish()),
-            Arc::new(self.received_at.finish()),
-            Arc::new(self.visitor_id.finish()),
-            Arc::new(self.session_id.finish()),
-            Arc::new(self.pageview_id.finish()),
-            Arc::new(self.seq.finish()),
-            Arc::new(self.event_type.finish()),
-            Arc::new(self.url.finish()),
-            Arc::new(self.path.finish()),
-            Arc::new(self.referrer.finish()),
-            Arc::new(self.title.finish()),
-            Arc::new(self.x.finish()),
-            Arc::new(self.y.finish()),
-            Arc::new(self.target.finish()),
-            Arc::new(self.target_rx.finish()),
-            Arc::new(self.target_ry.finish()),
-            Arc::new(self.target_fixed.finish()),
-            Arc::new(self.button.finish()),
-            Arc::new(self.dead.finish()),
-            Arc::new(self.link.finish()),
-            Arc::new(self.text.finish()),
-            Arc::new(self.viewport_w.finish()),
-            Arc::new(self.viewport_h.finish()),
-            Arc::new(self.doc_w.finish()),
-            Arc::new(self.doc_h.finish()),
-            Arc::new(self.scroll_x.finish()),
-            Arc::new(self.scroll_y.finish()),
-            Arc::new(self.device.finish()),
-            Arc::new(self.browser.finish()),
-            Arc::new(self.os.finish()),
-            Arc::new(self.field.finish()),
-            Arc::new(self.input_len.finish()),
-            Arc::new(self.value.finish()),
-            Arc::new(self.duration_ms.finish()),
-            Arc::new(self.props.finish()),
-            Arc::new(self.ip_prefix.finish()),
-        ];
-        RecordBatch::try_new(event_schema(), columns)
-            .expect("builders follow event_schema column for column")
+    fn column_names() -> Vec<&'static str> {
+        EVENT_COLUMNS.iter().map(|column| column.name).collect()
+    }
+
+    #[test]
+    fn event_fields_follow_the_column_table() {
+        let debug = format!("{:?}", Event::default());
+        let fields: Vec<&str> = debug_field_names(&debug)
+            .into_iter()
+            .map(|name| match name {
+                // Units in the Rust name, not in SQL; `type` is a Rust keyword.
+                "date_days" => "date",
+                "ts_ms" => "ts",
+                "received_at_ms" => "received_at",
+                "event_type" => "type",
+                name => name,
+            })
+            .collect();
+        assert_eq!(fields, column_names());
+    }
+
+    #[test]
+    fn wire_fields_are_the_columns_a_sender_may_set() {
+        let debug = format!("{:?}", WireEvent::default());
+        let mut fields = debug_field_names(&debug);
+        // The wire format's own fields: its version, and the inputs `browser`, `os` and
+        // `ip_prefix` are derived from.
+        assert_eq!(fields.remove(0), "v");
+        assert_eq!(fields.split_off(fields.len() - 2), ["ua", "ip"]);
+        let fields: Vec<&str> = fields
+            .into_iter()
+            .map(|name| if name == "event_type" { "type" } else { name })
+            .collect();
+        let mut expected: Vec<&str> = column_names()
+            .into_iter()
+            .filter(|name| !crate::wire::SERVER_SIDE_FIELDS.contains(name))
+            .collect();
+        // The wire format names what happened right after where.
+        let event_type = expected.iter().position(|name| *name == "type").unwrap();
+        let event_type = expected.remove(event_type);
+        expected.insert(1, event_type);
+        assert_eq!(fields, expected);
     }
 }

@@ -14,8 +14,12 @@
 //!   replaced by site-keyed pseudonyms.
 //! - [`rrweb`] maps batches of rrweb recorder events to wire events (page-relative coordinates,
 //!   selectors from the recorded node tree, lengths instead of typed text).
-//! - [`schema`] is the one Arrow schema every writer and reader uses; [`batch`] builds Arrow record
-//!   batches of it from [`Event`]s.
+//! - [`columns`] names each column of the `events` table once; from it come [`schema`], the one
+//!   Arrow schema every writer and reader uses, and [`EventBatchBuilder`], which builds record
+//!   batches of it from [`Event`]s ([`batch`]) or from rows made directly ([`EventRow`]), with the
+//!   column builders of [`column_builder`].
+//! - [`parquet_settings`] is the one set of Parquet writer settings, which each writer overrides
+//!   explicitly where it differs.
 //!
 //! The crate does no I/O.
 //!
@@ -37,9 +41,12 @@
 #![warn(missing_docs)]
 
 pub mod batch;
+pub mod column_builder;
+pub mod columns;
 pub mod error;
 pub mod event;
 pub mod json_bounds;
+pub mod parquet_settings;
 pub mod privacy;
 pub mod rrweb;
 pub mod schema;
@@ -47,7 +54,7 @@ pub mod useragent;
 pub mod validate;
 pub mod wire;
 
-pub use batch::EventBatchBuilder;
+pub use batch::{EventBatchBuilder, EventRow};
 pub use error::{Result, ValidationError};
 pub use event::{Event, EventType};
 pub use privacy::{IngestContext, PrivacyPolicy};

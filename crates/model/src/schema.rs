@@ -5,10 +5,12 @@
 //! signed) and `ts` is `Timestamp(Microsecond, "UTC")` holding millisecond values. Strings are plain
 //! `Utf8` in Arrow (dictionary Arrow types slowed DataFusion group-bys when measured); Parquet still
 //! dictionary-encodes them on disk.
+//!
+//! The columns themselves are listed once, in [`columns`](crate::columns).
 
 use std::sync::{Arc, LazyLock};
 
-use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow_schema::{Schema, SchemaRef};
 
 /// Partition columns, in partition order.
 pub const PARTITION_COLUMNS: [&str; 2] = ["site", "date"];
@@ -16,55 +18,8 @@ pub const PARTITION_COLUMNS: [&str; 2] = ["site", "date"];
 /// Version of the table schema, recorded in the table's metadata.
 pub const SCHEMA_VERSION: u32 = 1;
 
-fn timestamp() -> DataType {
-    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
-}
-
-static EVENT_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
-    use DataType::{Boolean, Date32, Float32, Int8, Int32, Int64, Utf8};
-    let column = |name: &str, data_type: DataType| Field::new(name, data_type, true);
-    let required = |name: &str, data_type: DataType| Field::new(name, data_type, false);
-    Arc::new(Schema::new(vec![
-        required("site", Utf8),
-        required("date", Date32),
-        required("ts", timestamp()),
-        required("received_at", timestamp()),
-        column("visitor_id", Int64),
-        column("session_id", Int64),
-        column("pageview_id", Int64),
-        column("seq", Int32),
-        required("type", Utf8),
-        column("url", Utf8),
-        column("path", Utf8),
-        column("referrer", Utf8),
-        column("title", Utf8),
-        column("x", Int32),
-        column("y", Int32),
-        column("target", Utf8),
-        column("target_rx", Float32),
-        column("target_ry", Float32),
-        column("target_fixed", Boolean),
-        column("button", Int8),
-        column("dead", Boolean),
-        column("link", Utf8),
-        column("text", Utf8),
-        column("viewport_w", Int32),
-        column("viewport_h", Int32),
-        column("doc_w", Int32),
-        column("doc_h", Int32),
-        column("scroll_x", Int32),
-        column("scroll_y", Int32),
-        column("device", Utf8),
-        column("browser", Utf8),
-        column("os", Utf8),
-        column("field", Utf8),
-        column("input_len", Int32),
-        column("value", Utf8),
-        column("duration_ms", Int64),
-        column("props", Utf8),
-        column("ip_prefix", Utf8),
-    ]))
-});
+static EVENT_SCHEMA: LazyLock<SchemaRef> =
+    LazyLock::new(|| Arc::new(Schema::new(crate::columns::event_fields())));
 
 static FILE_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     let fields = EVENT_SCHEMA

@@ -10,9 +10,9 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use datafusion::dataframe::DataFrame;
 use futures::StreamExt;
+use heatlake_model::parquet_settings::{ParquetSettings, writer_properties};
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{DEFAULT_CREATED_BY, DEFAULT_MAX_ROW_GROUP_ROW_COUNT};
 
 use crate::{Error, Result};
 
@@ -30,8 +30,16 @@ pub enum OutputFormat {
     Parquet,
 }
 
+/// A name that is not an [`OutputFormat`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown output format {name:?} (table, csv, json, parquet)")]
+pub struct UnknownOutputFormat {
+    /// The name given.
+    pub name: String,
+}
+
 impl FromStr for OutputFormat {
-    type Err = String;
+    type Err = UnknownOutputFormat;
 
     fn from_str(name: &str) -> Result<Self, Self::Err> {
         match name {
@@ -39,10 +47,20 @@ impl FromStr for OutputFormat {
             "csv" => Ok(Self::Csv),
             "json" => Ok(Self::Json),
             "parquet" => Ok(Self::Parquet),
-            other => Err(format!(
-                "unknown output format {other:?} (table, csv, json, parquet)"
-            )),
+            other => Err(UnknownOutputFormat {
+                name: other.to_owned(),
+            }),
         }
+    }
+}
+
+/// The Parquet settings of a written result: Heatlake's [`ParquetSettings`] in the `parquet`
+/// crate's default row groups (a result is read whole, not pruned) and with its `created_by`.
+pub fn result_parquet_settings() -> ParquetSettings {
+    ParquetSettings {
+        row_group_rows_max: DEFAULT_MAX_ROW_GROUP_ROW_COUNT,
+        created_by: DEFAULT_CREATED_BY.to_owned(),
+        ..ParquetSettings::default()
     }
 }
 
@@ -91,9 +109,7 @@ pub async fn write_frame<W: Write + Send>(
             writer.finish()?;
         }
         OutputFormat::Parquet => {
-            let properties = WriterProperties::builder()
-                .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
-                .build();
+            let properties = writer_properties(&result_parquet_settings())?;
             let mut writer = ArrowWriter::try_new(destination, schema, Some(properties))?;
             while let Some(batch) = stream.next().await {
                 let batch = batch?;

@@ -49,7 +49,7 @@ impl OutputFormatArg {
 }
 
 impl std::str::FromStr for OutputFormatArg {
-    type Err = String;
+    type Err = heatlake_query::output::UnknownOutputFormat;
     fn from_str(name: &str) -> Result<Self, Self::Err> {
         name.parse().map(OutputFormatArg)
     }
