@@ -29,7 +29,7 @@ mod sink;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use arrow::array::RecordBatch;
@@ -271,7 +271,7 @@ impl Collector {
             .inner
             .flusher
             .lock()
-            .expect("not poisoned")
+            .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
             .is_some_and(|flusher| !flusher.is_finished());
         self.inner.ready.load(Ordering::Relaxed) && flushing && !self.inner.wal.has_failed()
@@ -313,7 +313,12 @@ impl Collector {
             .expect("closing the WAL does not panic");
         let _ = self.inner.closing.send(true);
         self.inner.wal.wake();
-        let handle = self.inner.flusher.lock().expect("not poisoned").take();
+        let handle = self
+            .inner
+            .flusher
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         let outcome = match handle {
             Some(handle) => handle.await.expect("the flusher does not panic"),
             None => Ok(()),
@@ -322,7 +327,7 @@ impl Collector {
             .inner
             .flush_runtime
             .lock()
-            .expect("not poisoned")
+            .unwrap_or_else(PoisonError::into_inner)
             .take();
         if let Some(runtime) = runtime {
             runtime.shutdown_background();

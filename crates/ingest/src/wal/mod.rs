@@ -23,7 +23,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -285,7 +285,7 @@ impl Wal {
         let sender = self
             .sender
             .lock()
-            .expect("not poisoned")
+            .unwrap_or_else(PoisonError::into_inner)
             .clone()
             .ok_or(AppendError::ShuttingDown)?;
         let (reply, answer) = oneshot::channel();
@@ -306,8 +306,16 @@ impl Wal {
     /// Stops taking appends and waits until the writer thread has answered every append it
     /// took.
     pub fn close(&self) {
-        self.sender.lock().expect("not poisoned").take();
-        if let Some(thread) = self.thread.lock().expect("not poisoned").take() {
+        self.sender
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(thread) = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
             thread.join().expect("the WAL writer thread does not panic");
         }
         // Wake the flusher so it sees that nothing more will come.
@@ -345,7 +353,11 @@ impl Wal {
 
     /// Segment files.
     pub fn segments(&self) -> usize {
-        self.shared.segments.lock().expect("not poisoned").len()
+        self.shared
+            .segments
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     /// Records and events appended since start-up.
@@ -377,7 +389,11 @@ impl Wal {
         let pressed = self.bytes() > self.shared.wal_bytes_max / 2;
         let window_ms = self.shared.batch_id_window.as_millis() as i64;
         let removable: Vec<Segment> = {
-            let segments = self.shared.segments.lock().expect("not poisoned");
+            let segments = self
+                .shared
+                .segments
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             let closed = &segments[..segments.len() - 1];
             closed
                 .iter()
@@ -391,7 +407,11 @@ impl Wal {
                 path: segment.path.clone(),
                 source,
             })?;
-            let mut segments = self.shared.segments.lock().expect("not poisoned");
+            let mut segments = self
+                .shared
+                .segments
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             segments.retain(|kept| kept.first_seq != segment.first_seq);
             self.shared
                 .wal_bytes
@@ -453,7 +473,11 @@ impl WalReader {
                 return Ok(None);
             }
             let segment = {
-                let segments = self.shared.segments.lock().expect("not poisoned");
+                let segments = self
+                    .shared
+                    .segments
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
                 segments
                     .iter()
                     .rev()

@@ -2,8 +2,8 @@
 
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
 
 use tokio::sync::mpsc;
 
@@ -166,7 +166,7 @@ impl GroupWriter {
             self.shared
                 .segments
                 .lock()
-                .expect("not poisoned")
+                .unwrap_or_else(PoisonError::into_inner)
                 .push(segment);
         }
         let active = self.active_segment();
@@ -183,7 +183,11 @@ impl GroupWriter {
         self.file.write_all(&self.frames).map_err(io)?;
         self.file.sync_data().map_err(io)?;
         {
-            let mut segments = self.shared.segments.lock().expect("not poisoned");
+            let mut segments = self
+                .shared
+                .segments
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             let segment = segments.last_mut().expect("there is an active segment");
             segment.bytes += self.frames.len() as u64;
             segment.last_seq = last_seq;
@@ -208,7 +212,7 @@ impl GroupWriter {
         self.shared
             .segments
             .lock()
-            .expect("not poisoned")
+            .unwrap_or_else(PoisonError::into_inner)
             .last()
             .cloned()
             .expect("there is an active segment")

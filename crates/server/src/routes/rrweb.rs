@@ -7,7 +7,7 @@
 //! same time do not wait for each other; each shard gets an equal part of [`RrwebLimits`].
 
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
 use axum::extract::{FromRef, State};
@@ -66,9 +66,7 @@ impl RrwebState {
         let mut hasher = DefaultHasher::new();
         (&batch.site, &batch.pageview_id).hash(&mut hasher);
         let shard = &self.mappers[hasher.finish() as usize % MAPPER_SHARDS];
-        let mut mapper = shard
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut mapper = shard.lock().unwrap_or_else(PoisonError::into_inner);
         mapper.map(batch, events_max).map_err(|error| {
             if error.field_name() == Some("events") {
                 ApiError::limit(
