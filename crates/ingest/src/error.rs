@@ -76,6 +76,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The write-ahead log could not be brought back to a known state after a failed write or
+    /// sync (cutting its active segment back, starting a fresh one): it is tried again.
+    #[error("the write-ahead log has not recovered from a failed write ({attempts} attempts)")]
+    WalRecovery {
+        /// Recovery attempts so far.
+        attempts: u64,
+        /// Why the latest attempt failed.
+        #[source]
+        source: Box<Error>,
+    },
     /// The write-ahead log holds something that is not a sequence of whole records where whole
     /// records must be (not a torn tail, which is cut at start-up).
     #[error("write-ahead log {path} is damaged at byte {offset}: {reason}")]

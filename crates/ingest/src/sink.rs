@@ -15,6 +15,10 @@ use futures::future::BoxFuture;
 
 use crate::collector::{AppendError, WAL_FULL_RETRY_AFTER};
 
+/// How long a client is asked to wait after the sink's storage failed a write (a full disk, an
+/// I/O error): the collector retries its recovery every [`crate::wal::RECOVERY_RETRY_INTERVAL`].
+pub const STORAGE_RETRY_AFTER: Duration = Duration::from_secs(5);
+
 /// What became of an appended batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Appended {
@@ -47,14 +51,24 @@ pub enum SinkError {
         /// What is too large, for the error body.
         message: String,
     },
+    /// The sink's storage failed to store the batch (a full disk, an I/O error) and is
+    /// recovering: nothing of the batch is stored; retry after `retry_after`.
+    #[error("the collector cannot store events now (its write-ahead log failed a write)")]
+    StorageUnavailable {
+        /// How long the client should wait before retrying.
+        retry_after: Duration,
+        /// The failed write.
+        #[source]
+        source: AppendError,
+    },
     /// The sink is stopping and takes no more events.
     #[error("the collector is shutting down")]
     ShuttingDown,
     /// The sink is not ready yet (replaying its write-ahead log).
     #[error("the collector is not ready yet (replaying its write-ahead log)")]
     NotReady,
-    /// The sink could not store the batch (a failed write of its log, events it cannot
-    /// encode, a name too long for a record); the batch was not acknowledged.
+    /// The sink could not store the batch (events it cannot encode, a name too long for a
+    /// record); the batch was not acknowledged.
     #[error("the collector could not store the events")]
     Append(#[source] AppendError),
     /// The sink could not be opened (for example its write-ahead log is unreadable).
@@ -68,7 +82,8 @@ pub enum SinkError {
 
 impl From<AppendError> for SinkError {
     /// The collector's refusals in the sink's terms: a full WAL is a named bound to retry after,
-    /// a record too large a bound on the request's size.
+    /// a record too large a bound on the request's size, a failed write of the WAL a storage
+    /// failure to retry after.
     fn from(error: AppendError) -> Self {
         match error {
             AppendError::WalFull { .. } => Self::Full {
@@ -81,10 +96,11 @@ impl From<AppendError> for SinkError {
                 message: error.to_string(),
             },
             AppendError::ShuttingDown => Self::ShuttingDown,
-            AppendError::NameTooLong { .. }
-            | AppendError::Encode(_)
-            | AppendError::Write(_)
-            | AppendError::EarlierWriteFailed => Self::Append(error),
+            AppendError::Unavailable(_) => Self::StorageUnavailable {
+                retry_after: STORAGE_RETRY_AFTER,
+                source: error,
+            },
+            AppendError::NameTooLong { .. } | AppendError::Encode(_) => Self::Append(error),
         }
     }
 }
@@ -100,6 +116,9 @@ pub struct SinkStats {
     pub committed_events: u64,
     /// Table commits since start.
     pub commits: u64,
+    /// Whether the sink's storage failed a write and has not recovered yet (appends are
+    /// refused as [`SinkError::StorageUnavailable`]).
+    pub storage_degraded: bool,
 }
 
 /// A durable destination for batches of events of one site.

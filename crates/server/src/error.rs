@@ -83,7 +83,10 @@ pub enum Reason {
     RateLimited,
     /// A bound on requests, memory or the WAL, or not ready or stopping (503).
     Unavailable,
-    /// Writing or syncing the WAL failed (500).
+    /// The sink's storage failed a write (a full disk, an I/O error) and is recovering (503,
+    /// with `Retry-After`).
+    StorageUnavailable,
+    /// The sink could not store or could not open (500).
     SinkFailed,
     /// No read key, an unknown one, or none configured (401).
     Unauthorized,
@@ -113,7 +116,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason.
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 23] = [
         Self::Invalid,
         Self::MissingKey,
         Self::UnknownKey,
@@ -123,6 +126,7 @@ impl Reason {
         Self::UnsupportedMediaType,
         Self::RateLimited,
         Self::Unavailable,
+        Self::StorageUnavailable,
         Self::SinkFailed,
         Self::Unauthorized,
         Self::SiteNotAllowed,
@@ -150,6 +154,7 @@ impl Reason {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited => "rate_limited",
             Self::Unavailable => "unavailable",
+            Self::StorageUnavailable => "storage_unavailable",
             Self::SinkFailed => "sink_failed",
             Self::Unauthorized => "unauthorized",
             Self::SiteNotAllowed => "site_not_allowed",
@@ -278,6 +283,17 @@ impl ApiError {
         api
     }
 
+    /// 503 while the sink's storage recovers from a failed write, with `Retry-After`.
+    pub fn storage_unavailable(error: impl Into<String>, retry_after: Duration) -> Self {
+        let mut api = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Reason::StorageUnavailable,
+            error,
+        );
+        api.body.retry_after_s = Some(retry_after.as_secs_f64().ceil().max(1.0) as u64);
+        api
+    }
+
     /// 400 for the event at `index` of the body.
     pub fn invalid_event(index: usize, error: ValidationError) -> Self {
         let mut api = Self::new(
@@ -328,6 +344,9 @@ impl From<SinkError> for ApiError {
                 );
                 api.body.limit = Some(Cow::Owned(limit));
                 api
+            }
+            SinkError::StorageUnavailable { retry_after, .. } => {
+                Self::storage_unavailable(message, retry_after)
             }
             SinkError::ShuttingDown => Self::limit(
                 StatusCode::SERVICE_UNAVAILABLE,

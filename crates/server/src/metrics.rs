@@ -11,6 +11,7 @@
 //! | `heatlake_request_decoded_bytes_total` | counter | body bytes after decompression |
 //! | `heatlake_request_duration_seconds` | histogram | `route`, `status` |
 //! | `heatlake_wal_bytes` | gauge | write-ahead log on disk |
+//! | `heatlake_wal_degraded` | gauge | 1 while the write-ahead log recovers from a failed write (appends get 503) |
 //! | `heatlake_backlog_events` | gauge | acknowledged, not yet committed |
 //! | `heatlake_committed_events` | gauge | committed to the table since start |
 //! | `heatlake_commits_total` | counter | commits reported by the collector |
@@ -74,6 +75,7 @@ struct MetricsInner {
     request_decoded_bytes: Counter,
     request_duration: HistogramFamily,
     wal_bytes: Gauge,
+    wal_degraded: Gauge,
     backlog_events: Gauge,
     committed_events: Gauge,
     commits: Counter,
@@ -101,6 +103,7 @@ impl Metrics {
             request_decoded_bytes: Counter::default(),
             request_duration: HistogramFamily::new_with_constructor(request_histogram),
             wal_bytes: Gauge::default(),
+            wal_degraded: Gauge::default(),
             backlog_events: Gauge::default(),
             committed_events: Gauge::default(),
             commits: Counter::default(),
@@ -153,6 +156,11 @@ impl Metrics {
             "wal_bytes",
             "Bytes of write-ahead log on disk",
             inner.wal_bytes.clone(),
+        );
+        registry.register(
+            "wal_degraded",
+            "1 while the write-ahead log recovers from a failed write or sync (appends are refused with 503), else 0",
+            inner.wal_degraded.clone(),
         );
         registry.register(
             "backlog_events",
@@ -250,6 +258,7 @@ impl Metrics {
     pub fn render(&self, stats: SinkStats, with_sites: bool) -> String {
         let to_gauge = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
         self.0.wal_bytes.set(to_gauge(stats.wal_bytes));
+        self.0.wal_degraded.set(i64::from(stats.storage_degraded));
         self.0.backlog_events.set(to_gauge(stats.backlog_events));
         self.0
             .committed_events

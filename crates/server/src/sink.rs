@@ -2,5 +2,6 @@
 //! write-ahead-log collector implements it) and held by the server as an `Arc<dyn EventSink>`.
 
 pub use heatlake_ingest::sink::{
-    Appended, EventSink, MEMORY_SINK_BATCH_IDS_MAX, MemorySink, SinkError, SinkStats, StoredBatch,
+    Appended, EventSink, MEMORY_SINK_BATCH_IDS_MAX, MemorySink, STORAGE_RETRY_AFTER, SinkError,
+    SinkStats, StoredBatch,
 };

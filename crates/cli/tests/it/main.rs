@@ -8,9 +8,16 @@ mod attack;
 mod bad_input;
 mod collector;
 mod collector_crash;
+mod collector_disk_full;
 mod collector_faults;
 mod collector_load;
 mod end_to_end;
+#[path = "../../../ingest/tests/it/faulty_disk.rs"]
+#[expect(
+    dead_code,
+    reason = "shared with the ingest tests, which use all of it; a tmpfs is enough here"
+)]
+mod faulty_disk;
 mod privacy;
 mod s3;
 mod support;

@@ -136,6 +136,8 @@ pub struct CollectorStats {
     pub wal_bytes_max: u64,
     /// WAL segment files.
     pub wal_segments: u64,
+    /// Whether a write or sync of the WAL failed and it has not recovered yet.
+    pub wal_degraded: bool,
     /// The last durable WAL record.
     pub durable_seq: u64,
     /// The last WAL record committed to the table.
@@ -265,7 +267,7 @@ impl Collector {
     }
 
     /// Whether the collector takes events: after start-up, before shutdown, while the WAL and
-    /// the flusher work.
+    /// the flusher work (not while the WAL recovers from a failed write).
     pub fn is_ready(&self) -> bool {
         let flushing = self
             .inner
@@ -274,7 +276,7 @@ impl Collector {
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
             .is_some_and(|flusher| !flusher.is_finished());
-        self.inner.ready.load(Ordering::Relaxed) && flushing && !self.inner.wal.has_failed()
+        self.inner.ready.load(Ordering::Relaxed) && flushing && !self.inner.wal.is_degraded()
     }
 
     /// What the start-up found in the WAL.
@@ -290,6 +292,7 @@ impl Collector {
             wal_bytes: wal.bytes(),
             wal_bytes_max: wal.bytes_max(),
             wal_segments: wal.segments() as u64,
+            wal_degraded: wal.is_degraded(),
             durable_seq: wal.durable_seq(),
             committed_seq: counters.committed_seq.load(Ordering::Relaxed),
             events_appended: wal.appended().1,

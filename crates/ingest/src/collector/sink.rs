@@ -126,6 +126,7 @@ impl EventSink for CollectorSink {
             backlog_events: stats.events_pending,
             committed_events: stats.events_committed,
             commits: stats.commits,
+            storage_degraded: stats.wal_degraded,
         }
     }
 

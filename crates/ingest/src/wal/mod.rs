@@ -8,6 +8,14 @@
 //! flusher reads them back with a [`WalReader`] and, once their events are committed to the
 //! table, [`Wal::release_through`] deletes the segments no longer needed.
 //!
+//! A failed write or sync (a full disk, an I/O error) refuses that group's appends with
+//! [`AppendError::Unavailable`], which senders retry. The writer then cuts the active segment
+//! back to its durable end and starts a fresh segment: after a failed `fsync` the kernel may
+//! have dropped the file's dirty pages, and a later `fsync` of the same file can succeed without
+//! them, so nothing more is written into it. Until that recovery succeeds (it is retried before
+//! each group and every [`RECOVERY_RETRY_INTERVAL`] while idle) every append is refused the
+//! same way; nothing acknowledged is lost and nothing refused is kept.
+//!
 //! Retried batches: a record keeps the sender's batch id, and a batch id seen within
 //! [`WalOptions::batch_id_window`] is acknowledged again without a second record. The window is
 //! rebuilt from the segments on disk at start-up, and committed segments are kept for as long as
@@ -30,6 +38,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use self::record::{FRAME_HEADER_BYTES, Frame, RECORD_BODY_BYTES_MAX, WalRecord, read_frame};
 use self::segment::{Segment, list_segments, scan_segment};
+pub use self::writer::RECOVERY_RETRY_INTERVAL;
 pub use crate::sink::Appended;
 use crate::{Error, Result};
 
@@ -100,15 +109,12 @@ pub enum AppendError {
     /// The events could not be encoded as a WAL record.
     #[error("the events could not be encoded for the write-ahead log")]
     Encode(#[source] Arc<arrow::error::ArrowError>),
-    /// Writing or syncing the WAL failed; the collector takes nothing more until restarted.
-    #[error("writing the write-ahead log failed; the collector takes nothing more until restarted")]
-    Write(#[source] Arc<Error>),
-    /// An earlier write of the WAL failed (that append was told why); the collector takes
-    /// nothing more until restarted.
-    #[error(
-        "an earlier write of the write-ahead log failed; the collector takes nothing more until restarted"
-    )]
-    EarlierWriteFailed,
+    /// Writing or syncing the WAL failed (a full disk, an I/O error), for this append's group or
+    /// while recovering from an earlier failure: nothing of the append is stored, and the
+    /// sender should retry later. The writer cuts the active segment back to its durable end
+    /// and starts a fresh one before it writes again ([`Wal::is_degraded`] until then).
+    #[error("the write-ahead log cannot be written now; nothing of the batch is stored")]
+    Unavailable(#[source] Arc<Error>),
 }
 
 /// One append on its way to the writer thread.
@@ -135,8 +141,9 @@ struct Shared {
     records_appended: AtomicU64,
     /// Events appended since start-up (duplicates not counted).
     events_appended: AtomicU64,
-    /// Set once a write or sync failed.
-    failed: AtomicBool,
+    /// Set while a write or sync has failed and the writer has not yet recovered (appends are
+    /// refused with [`AppendError::Unavailable`]).
+    degraded: AtomicBool,
     /// Wakes the flusher when records become durable.
     durable: Notify,
 }
@@ -244,7 +251,7 @@ impl Wal {
             wal_bytes: AtomicU64::new(wal_bytes),
             records_appended: AtomicU64::new(0),
             events_appended: AtomicU64::new(0),
-            failed: AtomicBool::new(false),
+            degraded: AtomicBool::new(false),
             durable: Notify::new(),
         });
         let (sender, receiver) = mpsc::channel(options.append_queue_max.max(1));
@@ -368,9 +375,11 @@ impl Wal {
         )
     }
 
-    /// Whether a write or sync failed (the WAL takes nothing more).
-    pub fn has_failed(&self) -> bool {
-        self.shared.failed.load(Ordering::Relaxed)
+    /// Whether a write or sync failed and the writer has not recovered yet: appends are refused
+    /// as [`AppendError::Unavailable`] until it has (it retries every
+    /// [`RECOVERY_RETRY_INTERVAL`] while idle, and before every group).
+    pub fn is_degraded(&self) -> bool {
+        self.shared.degraded.load(Ordering::Relaxed)
     }
 
     /// A reader of durable records from `first_seq` on.

@@ -58,7 +58,8 @@ pub fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
 }
 
 /// Creates an empty segment file, header written and fsynced, and fsyncs the directory so the
-/// new name survives a crash.
+/// new name survives a crash. When a step fails (a full disk) the file is removed again, so a
+/// failed attempt leaves nothing behind for the byte count to miss.
 pub fn create_segment(dir: &Path, first_seq: u64) -> Result<(File, Segment)> {
     let path = segment_path(dir, first_seq);
     let io = |source| Error::Wal {
@@ -72,9 +73,16 @@ pub fn create_segment(dir: &Path, first_seq: u64) -> Result<(File, Segment)> {
         .read(true)
         .open(&path)
         .map_err(io)?;
-    file.write_all(SEGMENT_MAGIC).map_err(io)?;
-    file.sync_all().map_err(io)?;
-    sync_directory(dir)?;
+    let written = file
+        .write_all(SEGMENT_MAGIC)
+        .and_then(|()| file.sync_all())
+        .map_err(io)
+        .and_then(|()| sync_directory(dir));
+    if let Err(error) = written {
+        // Best effort: a leftover without its whole header is removed at the next start.
+        let _ = std::fs::remove_file(&path);
+        return Err(error);
+    }
     let segment = Segment {
         first_seq,
         path: path.clone(),

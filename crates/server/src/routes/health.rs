@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
+use crate::sink::STORAGE_RETRY_AFTER;
 use crate::state::AppState;
 
 /// Handles `GET /healthz`: 200 while the process serves HTTP.
@@ -14,7 +15,8 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Handles `GET /readyz`: 200 once the sink has replayed its log, 503 before and while stopping.
+/// Handles `GET /readyz`: 200 once the sink has replayed its log, 503 before, while stopping,
+/// and while its storage recovers from a failed write.
 pub async fn readyz(State(state): State<AppState>) -> Response {
     if state.is_shutting_down() {
         return ApiError::limit(
@@ -26,6 +28,13 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         .into_response();
     }
     if !state.sink().is_ready() {
+        if state.sink().stats().storage_degraded {
+            return ApiError::storage_unavailable(
+                "the collector's write-ahead log failed a write and is recovering",
+                STORAGE_RETRY_AFTER,
+            )
+            .into_response();
+        }
         return ApiError::limit(
             StatusCode::SERVICE_UNAVAILABLE,
             "not_ready",

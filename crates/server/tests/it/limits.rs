@@ -1,9 +1,11 @@
 //! Named bounds: 413, 429 and 503 with `Retry-After` and a JSON body naming the bound.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::StatusCode;
+use heatlake_ingest::collector::AppendError;
 use heatlake_server::SinkError;
 
 use crate::support::{App, KEY_A, clicks, events_request, gzip, two_sites};
@@ -115,6 +117,33 @@ async fn a_full_sink_is_503_with_retry_after_naming_its_bound() {
         "wal_bytes_max reached: the write-ahead log holds 1073741824 bytes"
     );
     assert_eq!(app.sink.event_count(), 0);
+}
+
+#[tokio::test]
+async fn a_failed_write_of_the_sink_is_503_with_retry_after_and_stores_nothing() {
+    let app = App::new();
+    let disk_full = heatlake_ingest::Error::Wal {
+        path: "/var/lib/heatlake/wal/00000000000000000001.wal".into(),
+        source: std::io::Error::from_raw_os_error(28),
+    };
+    app.sink
+        .set_failure(Some(SinkError::from(AppendError::Unavailable(Arc::new(
+            disk_full,
+        )))));
+    let reply = app.post(KEY_A, clicks("a.example", 2)).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.header("retry-after"), Some("5"));
+    let json = reply.json();
+    assert_eq!(json["reason"], "storage_unavailable");
+    assert_eq!(json["retry_after_s"], 5);
+    assert_eq!(
+        json["error"],
+        "the collector cannot store events now (its write-ahead log failed a write)"
+    );
+    assert_eq!(app.sink.event_count(), 0);
+    app.sink.set_failure(None);
+    let reply = app.post(KEY_A, clicks("a.example", 2)).await;
+    assert_eq!(reply.status, StatusCode::OK);
 }
 
 #[tokio::test]

@@ -40,6 +40,7 @@ async fn metrics_count_accepted_and_rejected_events_bytes_and_latency() {
         "heatlake_commit_duration_seconds_count 1\n".to_owned(),
         "heatlake_committed_events 3\n".to_owned(),
         "heatlake_wal_bytes 0\n".to_owned(),
+        "heatlake_wal_degraded 0\n".to_owned(),
         "heatlake_backlog_events 0\n".to_owned(),
         "heatlake_request_duration_seconds_count{route=\"/v1/events\",status=\"200\"} 1\n"
             .to_owned(),
