@@ -51,6 +51,9 @@ enum Command {
     /// Run the collector: the HTTP service websites send events to, durable in a write-ahead log
     /// and committed to the events table.
     Serve(commands::serve::ServeArgs),
+    /// Drop the damaged bytes of the collector's write-ahead log, which `serve` refuses to start
+    /// on, and report exactly what was dropped (stop the collector first).
+    SalvageWal(commands::salvage_wal::SalvageWalArgs),
     /// Time the peer-comparison question set in this process (see benches/compare.sh).
     Bench(commands::bench::BenchArgs),
 }
@@ -81,6 +84,7 @@ fn main() -> ExitCode {
             Command::Funnel(args) => commands::funnel::run(args).await,
             Command::Report(args) => commands::report::run(args).await,
             Command::Serve(args) => commands::serve::run(args).await,
+            Command::SalvageWal(args) => commands::salvage_wal::run(args).await,
             Command::Bench(args) => commands::bench::run(args).await,
         }
     });

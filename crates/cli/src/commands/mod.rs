@@ -10,6 +10,7 @@ pub mod heatmap;
 pub mod import;
 mod question;
 pub mod report;
+pub mod salvage_wal;
 pub mod scroll;
 pub mod serve;
 pub mod sql;

@@ -106,8 +106,14 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     };
     heatlake_server::serve(listener, state, stop).await?;
     if let Some(error) = open_error {
+        // Damage is never repaired silently; the way past it is an explicit command.
+        let hint = if matches!(*error, heatlake_ingest::Error::WalDamaged { .. }) {
+            "; `heatlake salvage-wal` drops the damaged bytes and reports what they held"
+        } else {
+            ""
+        };
         return Err(anyhow::Error::new(error).context(format!(
-            "while opening the collector (WAL {})",
+            "while opening the collector (WAL {}{hint})",
             wal_dir.display()
         )));
     }

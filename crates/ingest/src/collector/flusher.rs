@@ -189,6 +189,10 @@ impl Flusher {
             let Some(record) = self.reader.next_record()? else {
                 break;
             };
+            if record.is_placeholder() {
+                // Holds the place of records a salvage dropped: nothing to commit.
+                continue;
+            }
             let batch = decode_events(&record.ipc).map_err(|error| Error::WalDamaged {
                 path: self.options.wal.dir.clone(),
                 offset: 0,

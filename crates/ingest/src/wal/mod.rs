@@ -3,7 +3,9 @@
 //! Appends go over a bounded queue to one writer thread, which takes every append waiting,
 //! writes them as consecutive records and makes them durable with one `fdatasync` (group commit:
 //! many requests share one sync), then answers each. A record ([`record`]) carries a checksum, so
-//! on start-up a torn tail (a write a crash interrupted) is found and cut, never replayed.
+//! on start-up a torn tail (a write a crash interrupted: bad bytes at the end of the last
+//! segment, nothing whole after them) is found and cut, never replayed; bad bytes anywhere else
+//! are damage, which [`Wal::open`] refuses with the file and offset, and [`salvage`] drops.
 //! Records live in segment files ([`segment`]) named by their first sequence number; the
 //! flusher reads them back with a [`WalReader`] and, once their events are committed to the
 //! table, [`Wal::release_through`] deletes the segments no longer needed.
@@ -23,6 +25,7 @@
 //! recognised.
 
 pub mod record;
+pub mod salvage;
 pub mod segment;
 mod writer;
 
@@ -197,13 +200,27 @@ impl Wal {
             }
             let scanned = scan_segment(*first_seq, path)?;
             if scanned.torn_bytes > 0 {
+                // Only the end of the last segment can be a write a crash interrupted: bad
+                // bytes anywhere else, or with a whole later record after them, are damage to
+                // records that may have been acknowledged.
                 if !is_last {
                     return Err(Error::WalDamaged {
                         path: path.clone(),
                         offset: scanned.segment.bytes,
                         reason: format!(
-                            "{} bytes that are not whole records in a closed segment",
-                            scanned.torn_bytes
+                            "{} bytes that are not whole records in a closed segment; {}",
+                            scanned.torn_bytes,
+                            scanned.what_follows()
+                        ),
+                    });
+                }
+                if scanned.after_bad_bytes.is_some() {
+                    return Err(Error::WalDamaged {
+                        path: path.clone(),
+                        offset: scanned.segment.bytes,
+                        reason: format!(
+                            "bytes that are not a whole record, not a torn tail: {}",
+                            scanned.what_follows()
                         ),
                     });
                 }

@@ -80,6 +80,25 @@ pub fn decode_events(ipc: &[u8]) -> Result<RecordBatch, arrow::error::ArrowError
 }
 
 impl WalRecord {
+    /// A record of no events that holds the place of records `heatlake salvage-wal` dropped, so
+    /// that sequence numbers stay without gaps; it is read and skipped like any other.
+    pub fn placeholder(seq: u64) -> Self {
+        Self {
+            seq,
+            appended_at_ms: 0,
+            site: String::new(),
+            batch_id: None,
+            events: 0,
+            ipc: Vec::new(),
+        }
+    }
+
+    /// Whether this is a [`WalRecord::placeholder`] (a real record always holds an Arrow
+    /// message, even for no events).
+    pub fn is_placeholder(&self) -> bool {
+        self.ipc.is_empty()
+    }
+
     /// Appends the record's frame to `out`.
     pub fn encode_into(&self, out: &mut Vec<u8>) {
         let start = out.len();
@@ -166,6 +185,38 @@ pub fn read_frame(bytes: &[u8]) -> Frame {
         Some(record) => Frame::Record(Box::new(record), FRAME_HEADER_BYTES + body_len),
         None => Frame::Torn,
     }
+}
+
+/// Bytes of the smallest record body: sequence number, time, event count, two name lengths.
+const RECORD_BODY_BYTES_MIN: usize = 8 + 8 + 4 + 2 + 2;
+
+/// The first whole record at or after `from` whose sequence number lies in `seqs`, and its
+/// offset: how reading picks up again after damaged bytes. A candidate must have a plausible
+/// length and sequence number before its checksum is computed, so scanning a segment of
+/// garbage costs about one pass, not one checksum of the rest per byte.
+pub fn find_record(
+    bytes: &[u8],
+    from: usize,
+    seqs: std::ops::RangeInclusive<u64>,
+) -> Option<(usize, Box<WalRecord>)> {
+    let last_start = bytes
+        .len()
+        .checked_sub(FRAME_HEADER_BYTES + RECORD_BODY_BYTES_MIN)?;
+    (from..=last_start).find_map(|offset| {
+        let header = &bytes[offset..];
+        let body_len = u32::from_le_bytes(header[0..4].try_into().expect("4 bytes")) as usize;
+        let seq = u64::from_le_bytes(header[8..16].try_into().expect("8 bytes"));
+        if body_len < RECORD_BODY_BYTES_MIN
+            || body_len > header.len() - FRAME_HEADER_BYTES
+            || !seqs.contains(&seq)
+        {
+            return None;
+        }
+        match read_frame(header) {
+            Frame::Record(record, _) if record.seq == seq => Some((offset, record)),
+            _ => None,
+        }
+    })
 }
 
 /// The checksum of a record body.
@@ -265,5 +316,37 @@ mod tests {
             panic!("expected a record");
         };
         assert_eq!(decoded.batch_id, None);
+    }
+
+    #[test]
+    fn reading_picks_up_at_the_next_whole_record_after_damage() {
+        let mut bytes = Vec::new();
+        let mut starts = Vec::new();
+        for seq in 1..=3 {
+            starts.push(bytes.len());
+            record(seq, Some("b")).encode_into(&mut bytes);
+        }
+        let middle = starts[1] + 20;
+        bytes[middle] ^= 0xff;
+        let (offset, found) = find_record(&bytes, starts[1] + 1, 2..=100).expect("record 3");
+        assert_eq!((offset, found.seq), (starts[2], 3));
+        // Record 1 is whole too, but not after the last good record.
+        assert_eq!(find_record(&bytes, 0, 2..=100).unwrap().0, starts[2]);
+        assert_eq!(find_record(&bytes, starts[2] + 1, 2..=100), None);
+        let mut garbage = vec![0x17; 10_000];
+        garbage.extend_from_slice(&bytes[starts[2]..]);
+        assert_eq!(find_record(&garbage, 0, 3..=3).unwrap().0, 10_000);
+    }
+
+    #[test]
+    fn a_placeholder_reads_back_as_one() {
+        let mut bytes = Vec::new();
+        WalRecord::placeholder(9).encode_into(&mut bytes);
+        let Frame::Record(decoded, _) = read_frame(&bytes) else {
+            panic!("expected a record");
+        };
+        assert!(decoded.is_placeholder());
+        assert_eq!((decoded.seq, decoded.events), (9, 0));
+        assert!(!record(9, None).is_placeholder());
     }
 }

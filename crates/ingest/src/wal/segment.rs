@@ -4,7 +4,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::record::{Frame, WalRecord, read_frame};
+use super::record::{Frame, WalRecord, find_record, read_frame};
 use crate::{Error, Result};
 
 /// The first bytes of every segment file: a name and a format version.
@@ -109,8 +109,30 @@ pub struct Scanned {
     pub segment: Segment,
     /// Its records, without their events (site, batch id and sequence number only).
     pub records: Vec<WalRecord>,
-    /// Bytes after the last whole record: the torn tail of an interrupted write.
+    /// Bytes after the last whole record: the torn tail of an interrupted write, unless
+    /// [`Scanned::after_bad_bytes`] found a record after them.
     pub torn_bytes: u64,
+    /// The first whole record after the bad bytes with a later sequence number, and its
+    /// offset: when there is one, the bad bytes are damage, not a torn tail.
+    pub after_bad_bytes: Option<(u64, u64)>,
+}
+
+impl Scanned {
+    /// What follows the bad bytes, for an error message.
+    pub fn what_follows(&self) -> String {
+        match self.after_bad_bytes {
+            Some((offset, seq)) => {
+                let expected = self.segment.last_seq + 1;
+                let lost = if seq > expected {
+                    format!("records {expected}..={} are unreadable", seq - 1)
+                } else {
+                    "no record is missing".to_owned()
+                };
+                format!("record {seq} is whole at byte {offset} after them ({lost})")
+            }
+            None => "nothing readable follows them".to_owned(),
+        }
+    }
 }
 
 /// Reads a segment, checking every record's checksum and that sequence numbers follow on.
@@ -134,6 +156,7 @@ pub fn scan_segment(first_seq: u64, path: &Path) -> Result<Scanned> {
             segment,
             records: Vec::new(),
             torn_bytes: bytes.len() as u64,
+            after_bad_bytes: None,
         });
     }
     let mut offset = SEGMENT_MAGIC.len();
@@ -153,9 +176,19 @@ pub fn scan_segment(first_seq: u64, path: &Path) -> Result<Scanned> {
         offset += used;
     }
     segment.bytes = offset as u64;
+    let after_bad_bytes = if offset < bytes.len() {
+        let after = segment.last_seq + 1;
+        // No more records can follow than could fit in the rest of the file.
+        let most = after + (bytes.len() - offset) as u64;
+        find_record(&bytes, offset + 1, after..=most)
+            .map(|(found, record)| (found as u64, record.seq))
+    } else {
+        None
+    };
     Ok(Scanned {
         segment,
         records,
         torn_bytes: (bytes.len() - offset) as u64,
+        after_bad_bytes,
     })
 }

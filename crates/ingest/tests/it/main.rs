@@ -5,4 +5,5 @@ mod collector;
 mod compact;
 mod faulty_disk;
 mod sink;
+mod wal_damage;
 mod wal_faults;
