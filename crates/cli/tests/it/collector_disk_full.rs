@@ -1,8 +1,8 @@
 //! Fault test: the collector's WAL directory is a small tmpfs that a filler file fills while
 //! senders post batches. Requests get `503 storage_unavailable` with `Retry-After`, `/readyz`
 //! and the `heatlake_wal_degraded` gauge say so; once the filler is gone the collector
-//! acknowledges again without a restart, and after it stops the table holds exactly the
-//! acknowledged batches, as three readers see it.
+//! acknowledges again without a restart; after it stops, its WAL opens cleanly and the table
+//! holds exactly the acknowledged batches, as three readers see it.
 
 use std::time::{Duration, Instant};
 
@@ -120,10 +120,14 @@ fn a_full_wal_disk_is_503_with_retry_after_until_freed_and_loses_nothing_acknowl
         }
         assert!(probes.len() < 1000, "the full disk never refused a batch");
     };
-    assert_eq!(
-        refusal,
-        (503, Some("5".to_owned()), "storage_unavailable".to_owned())
-    );
+    let storage_unavailable = (503, Some("5".to_owned()), "storage_unavailable".to_owned());
+    assert_eq!(refusal, storage_unavailable);
+    // Until the disk has room, every append gets the same answer, whoever's group failed.
+    for _ in 0..3 {
+        probe += if is_invalid(probe + 1) { 2 } else { 1 };
+        probes.push(probe);
+        assert_eq!(post(&collector.address, probe), storage_unavailable);
+    }
     let (status, readyz) = collector.get("/readyz").unwrap();
     assert_eq!(status, 503, "{readyz}");
     assert!(readyz.contains("storage_unavailable"), "{readyz}");
@@ -151,12 +155,25 @@ fn a_full_wal_disk_is_503_with_retry_after_until_freed_and_loses_nothing_acknowl
         NOTICE_TIMEOUT,
         "after the disk was freed",
     );
-    // The refused probe, retried with its batch id as a sender would: stored now.
-    let last_probe = *probes.last().unwrap();
-    assert_eq!(post(&collector.address, last_probe).0, 200);
+    // The refused probes, retried with their batch ids as a sender would: stored now.
+    for n in &probes {
+        assert_eq!(post(&collector.address, *n).0, 200);
+    }
     load.settle(Duration::from_secs(60));
     let mut outcomes = load.finish();
     collector.stop();
+    // The WAL the fault left behind opens cleanly: no torn or refused bytes in it.
+    let again = Collector::start(
+        &sandbox,
+        &config,
+        &[("HEATLAKE_WAL_DIR", wal_dir.to_str().unwrap())],
+    );
+    wait_until("the restarted collector is ready", || {
+        again
+            .get("/readyz")
+            .is_some_and(|(status, _)| status == 200)
+    });
+    again.stop();
 
     for n in probes {
         outcomes.insert(n, Outcome::Acknowledged);

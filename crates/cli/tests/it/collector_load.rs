@@ -160,6 +160,17 @@ impl Collector {
     }
 }
 
+impl Drop for Collector {
+    /// A test that fails before stopping its collector kills it, rather than leave it running
+    /// with the test's standard error open.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// The NDJSON body of batch `n`.
 pub fn batch_body(n: u64) -> Vec<u8> {
     let invalid = is_invalid(n);

@@ -254,7 +254,9 @@ impl Collector {
         batch_id: Option<&str>,
         events: RecordBatch,
     ) -> Result<Appended, AppendError> {
-        if !self.is_ready() {
+        // Not `is_ready`: while the WAL recovers from a failed write, the WAL itself refuses
+        // with the retryable `Unavailable`, which says why.
+        if !self.takes_events() {
             return Err(AppendError::ShuttingDown);
         }
         let rows = u32::try_from(events.num_rows()).map_err(|_| AppendError::RecordTooLarge {
@@ -269,6 +271,11 @@ impl Collector {
     /// Whether the collector takes events: after start-up, before shutdown, while the WAL and
     /// the flusher work (not while the WAL recovers from a failed write).
     pub fn is_ready(&self) -> bool {
+        self.takes_events() && !self.inner.wal.is_degraded()
+    }
+
+    /// After start-up, before shutdown, while the flusher works.
+    fn takes_events(&self) -> bool {
         let flushing = self
             .inner
             .flusher
@@ -276,7 +283,7 @@ impl Collector {
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
             .is_some_and(|flusher| !flusher.is_finished());
-        self.inner.ready.load(Ordering::Relaxed) && flushing && !self.inner.wal.is_degraded()
+        self.inner.ready.load(Ordering::Relaxed) && flushing
     }
 
     /// What the start-up found in the WAL.

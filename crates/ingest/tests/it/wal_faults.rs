@@ -22,11 +22,11 @@ const DISK_BYTES: u64 = 4 << 20;
 /// Appends refused while the disk is full, before it is freed.
 const APPENDS_WHILE_FULL: u64 = 6;
 
+/// Default options: segments far larger than the test writes, so that the first failure is a
+/// write into the active segment (a part of it lands before `ENOSPC`), not the creation of the
+/// next segment.
 fn wal_options(dir: &Path) -> WalOptions {
-    let mut options = WalOptions::new(dir);
-    // Several segments in a short test, so that recovery meets closed segments too.
-    options.segment_bytes_max = 96 << 10;
-    options
+    WalOptions::new(dir)
 }
 
 /// What became of each batch id.
@@ -161,7 +161,7 @@ async fn refuse_while_full_then_recover(
         assert_eq!(ledger.append(&wal).await.unwrap(), Appended::Stored);
     }
     assert_eq!(wal.bytes(), segment_bytes_on_disk(wal_dir));
-    assert!(wal.segments() > 2, "the test crossed segments");
+    assert!(wal.segments() >= 2, "recovery started a fresh segment");
     wal.close();
     drop(wal);
 
