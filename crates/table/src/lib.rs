@@ -10,13 +10,18 @@
 //! Every reader of the table's rows, queries and compaction alike, reads through [`scan`]: a
 //! DataFusion table over exactly a given set of one snapshot's data files ([`data_files`]).
 //!
-//! ```no_run
-//! # async fn example() -> heatlake_table::Result<()> {
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use heatlake_table::TableLocation;
 //!
-//! let location = TableLocation::parse("./heatlake-data/events")?;
-//! let table = heatlake_table::open(&location, None).await?;
-//! println!("version {:?}", table.version());
+//! let bucket = TableLocation::parse("s3://analytics/heatlake/events")?;
+//! assert_eq!(bucket.to_string(), "s3://analytics/heatlake/events");
+//!
+//! let dir = tempfile::tempdir()?;
+//! let local = TableLocation::parse(dir.path().join("events").to_str().unwrap())?;
+//! let runtime = tokio::runtime::Runtime::new()?;
+//! // No commit yet: there is no table to open (an import or the collector creates it).
+//! assert!(runtime.block_on(heatlake_table::open_if_exists(&local))?.is_none());
 //! # Ok(()) }
 //! ```
 #![warn(missing_docs)]
