@@ -13,7 +13,10 @@
 //! nothing. Each partition is one Delta commit (operation `OPTIMIZE`,
 //! `dataChange = false`) that removes the old files and adds the new ones: readers see either
 //! the old files or the new ones, never both, and the rows are the same. Files appended
-//! concurrently (by the collector) are not in the set a commit removes, so they are kept.
+//! concurrently (by the collector) are not in the set a commit removes, so they are kept. When
+//! another compaction (another process's, or an import's) has removed some of a partition's
+//! files first, the partition is left to it and its new files are deleted
+//! ([`commit_rewrite`]): the rows are never written into the table twice.
 //!
 //! The merge is a DataFusion sort, within a memory limit past which it spills to disk, over the
 //! rows of exactly the files the commit removes: they are read through the table's one reader,
@@ -30,14 +33,15 @@ use arrow::error::ArrowError;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext, col};
-use deltalake::kernel::{Action, Add};
+use deltalake::kernel::Add;
 use deltalake::protocol::DeltaOperation;
 use futures::TryStreamExt;
 use heatlake_model::file_schema;
 use heatlake_table::scan::{SnapshotTable, register_store};
 use heatlake_table::{DataFile, TableLocation};
 
-use crate::writer::{DataFileWriter, commit, file_batch};
+use crate::import::delete_files;
+use crate::writer::{DataFileWriter, commit_rewrite, file_batch};
 use crate::{Error, FileLayout, Result};
 
 /// How compaction runs.
@@ -71,6 +75,8 @@ pub struct CompactReport {
     pub partitions: usize,
     /// Partitions rewritten (the others were already one sorted run, or one file).
     pub partitions_compacted: usize,
+    /// Partitions left as another writer's concurrent compaction rewrote them first.
+    pub partitions_compacted_elsewhere: usize,
     /// Data files removed from the table.
     pub files_removed: usize,
     /// Data files added.
@@ -151,16 +157,20 @@ pub async fn compact(
         }
         let added = adds.len();
         let removed = files.len();
-        let mut actions: Vec<Action> = files
-            .into_iter()
-            .map(|file| Action::Remove(file.rewrite_remove()))
-            .collect();
-        actions.extend(adds.into_iter().map(Action::Add));
+        let removes = files.iter().map(DataFile::rewrite_remove).collect();
         let operation = DeltaOperation::Optimize {
             predicate: Some(format!("site = '{site}' AND date = '{date}'")),
             target_size: options.file_rows_max as i64,
         };
-        report.version = Some(commit(location, &table, actions, operation).await?);
+        let committed =
+            commit_rewrite(location, &mut table, removes, adds.clone(), operation).await?;
+        let Some(version) = committed else {
+            // Another compaction rewrote some of these files first.
+            delete_files(location, &adds).await;
+            report.partitions_compacted_elsewhere += 1;
+            continue;
+        };
+        report.version = Some(version);
         report.partitions_compacted += 1;
         report.files_removed += removed;
         report.files_added += added;

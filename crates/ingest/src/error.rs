@@ -147,6 +147,16 @@ pub enum Error {
         /// Rows read and rewritten.
         found: u64,
     },
+    /// Other writers committed before every attempt of a rewrite; nothing was committed for it.
+    #[error(
+        "{location}: other writers committed first {attempts} times in a row; the rewrite was not committed"
+    )]
+    RewriteContended {
+        /// The table.
+        location: String,
+        /// Commit attempts made.
+        attempts: usize,
+    },
     /// The query engine failed while merging files.
     #[error("merging data files")]
     DataFusion(#[from] datafusion::error::DataFusionError),

@@ -407,9 +407,9 @@ async fn commit(
     })
 }
 
-/// Removes data files of an import that did not commit; they were never visible, so a failure
-/// here leaves only unreferenced files for a later vacuum.
-async fn delete_files(location: &TableLocation, adds: &[Add]) {
+/// Removes data files of an import or a rewrite that did not commit; they were never visible,
+/// so a failure here leaves only unreferenced files for a later vacuum.
+pub(crate) async fn delete_files(location: &TableLocation, adds: &[Add]) {
     let Ok(store) = heatlake_table::object_store(location) else {
         return;
     };

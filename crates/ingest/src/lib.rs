@@ -9,17 +9,29 @@
 //! The HTTP collector writes through the [`sink::EventSink`] seam defined here, which the
 //! write-ahead-log [`collector`] implements ([`collector::CollectorSink`]).
 //!
-//! ```no_run
-//! # async fn example() -> heatlake_ingest::Result<()> {
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
 //! use heatlake_ingest::{ImportOptions, import};
 //! use heatlake_model::privacy::ids::IdSecret;
 //! use heatlake_table::TableLocation;
 //!
-//! let location = TableLocation::parse("./heatlake-data/events")?;
-//! let options = ImportOptions::new(IdSecret::generate_from([1; 32]));
-//! let report = import(&location, &["events.ndjson.gz".into()], &options, Arc::default()).await?;
-//! println!("committed {} events as version {}", report.events, report.version);
+//! let dir = tempfile::tempdir()?;
+//! let input = dir.path().join("events.ndjson");
+//! std::fs::write(&input, concat!(
+//!     r#"{"v":1,"site":"shop.example","type":"click","ts":1764400000000,"pageview_id":"pv-1","#,
+//!     r#""seq":3,"path":"shop.example/cart","x":120,"y":640}"#, "\n",
+//!     r#"{"v":1,"site":"shop.example","type":"click","ts":1764400000500,"pageview_id":"pv-1","#,
+//!     r#""seq":4,"path":"shop.example/cart","x":-5,"y":640}"#, "\n",
+//! ))?;
+//! let location = TableLocation::parse(dir.path().join("events").to_str().unwrap())?;
+//! let mut options = ImportOptions::new(IdSecret::generate_from([1; 32]));
+//! // By default one invalid line fails the whole import; allow one here.
+//! options.max_errors = 1;
+//! let runtime = tokio::runtime::Runtime::new()?;
+//! let report = runtime.block_on(import(&location, &[input], &options, Arc::default()))?;
+//! // The first line is stored; the second is refused (x < 0) and named in the report.
+//! assert_eq!((report.events, report.rejected.len(), report.version), (1, 1, 0));
 //! # Ok(()) }
 //! ```
 #![warn(missing_docs)]

@@ -1,6 +1,6 @@
 //! Data files: row order, Parquet settings, and writing one sorted file per partition chunk.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use arrow::array::{
@@ -8,11 +8,11 @@ use arrow::array::{
 };
 use arrow::compute::take_record_batch;
 use delta_kernel::expressions::Scalar;
-use deltalake::DeltaTable;
-use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
-use deltalake::kernel::{Action, Add};
+use deltalake::kernel::transaction::{CommitBuilder, CommitProperties, TransactionError};
+use deltalake::kernel::{Action, Add, Remove};
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::writer::{DeltaWriter, RecordBatchWriter, WriteMode};
+use deltalake::{DeltaTable, DeltaTableError};
 use heatlake_model::parquet_settings;
 use heatlake_model::schema::PARTITION_COLUMNS;
 use heatlake_model::{EventType, event_schema};
@@ -224,6 +224,63 @@ pub async fn commit(
         .await
         .map_err(delta)?;
     Ok(finalized.version())
+}
+
+/// Attempts to commit one rewrite at most this many times: each failed attempt means another
+/// writer committed first, and the next one starts from the table reloaded.
+pub const REWRITE_COMMIT_ATTEMPTS_MAX: usize = 20;
+
+/// Commits a rewrite as `operation`: `removes` (files of `table`'s snapshot) replaced by `adds`
+/// (the same rows). Returns the new version, or `None` when another writer removed one of those
+/// files first, so that the rewrite must not be committed (its rows are already elsewhere).
+///
+/// deltalake's conflict check does not catch two rewrites of the same files: it only compares
+/// removals with `dataChange = true`, and a rewrite's are `false`, so both would commit and
+/// every row of the files would be in the table twice. Here a rewrite commits only on the
+/// exact version it has checked (deltalake's own retries off): when another commit lands
+/// first, `table` is reloaded and the rewrite is tried again only if every file it removes is
+/// still in the table.
+pub async fn commit_rewrite(
+    location: &TableLocation,
+    table: &mut DeltaTable,
+    removes: Vec<Remove>,
+    adds: Vec<Add>,
+    operation: DeltaOperation,
+) -> Result<Option<u64>> {
+    let delta = |source| Error::from(heatlake_table::Error::delta(location, source));
+    let removed: HashSet<String> = removes.iter().map(|remove| remove.path.clone()).collect();
+    let actions: Vec<Action> = removes
+        .into_iter()
+        .map(Action::Remove)
+        .chain(adds.into_iter().map(Action::Add))
+        .collect();
+    for _ in 0..REWRITE_COMMIT_ATTEMPTS_MAX {
+        let live: HashSet<String> = heatlake_table::data_files(table, location)
+            .await?
+            .into_iter()
+            .map(|file| file.rewrite_remove().path)
+            .collect();
+        if !removed.is_subset(&live) {
+            return Ok(None);
+        }
+        let snapshot = table.snapshot().map_err(delta)?;
+        let outcome = CommitBuilder::from(CommitProperties::default().with_max_retries(0))
+            .with_actions(actions.clone())
+            .build(Some(snapshot), table.log_store(), operation.clone())
+            .await;
+        match outcome {
+            Ok(finalized) => return Ok(Some(finalized.version())),
+            // Another commit landed on the version checked: look again.
+            Err(DeltaTableError::Transaction {
+                source: TransactionError::MaxCommitAttempts(_),
+            }) => table.update_state().await.map_err(delta)?,
+            Err(source) => return Err(delta(source)),
+        }
+    }
+    Err(Error::RewriteContended {
+        location: location.to_string(),
+        attempts: REWRITE_COMMIT_ATTEMPTS_MAX,
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Errors of querying.
 
+use arrow::error::ArrowError;
 use datafusion::error::DataFusionError;
+use parquet::errors::ParquetError;
 
 /// Result of query operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -16,10 +18,10 @@ pub enum Error {
     DataFusion(#[from] DataFusionError),
     /// Formatting the result failed.
     #[error("writing the result")]
-    Arrow(#[from] arrow::error::ArrowError),
+    Arrow(#[from] ArrowError),
     /// Writing the Parquet result failed.
     #[error("writing the result as Parquet")]
-    Parquet(#[from] parquet::errors::ParquetError),
+    Parquet(#[from] ParquetError),
     /// A question's parameter is wrong (empty, out of range, not parseable).
     #[error("invalid {parameter}: {message}")]
     InvalidParameter {
@@ -255,15 +257,34 @@ impl Error {
 
 /// Errors caused by the query text rather than by the server or the storage.
 fn is_query_mistake(error: &DataFusionError) -> bool {
-    matches!(
-        error.find_root(),
+    match error.find_root() {
         DataFusionError::SQL(..)
-            | DataFusionError::Plan(..)
-            | DataFusionError::SchemaError(..)
-            | DataFusionError::NotImplemented(..)
-            | DataFusionError::Execution(..)
-            | DataFusionError::ArrowError(..)
-            | DataFusionError::Configuration(..)
+        | DataFusionError::Plan(..)
+        | DataFusionError::SchemaError(..)
+        | DataFusionError::NotImplemented(..)
+        | DataFusionError::Execution(..)
+        | DataFusionError::ArrowError(..)
+        | DataFusionError::Configuration(..) => true,
+        DataFusionError::ParquetError(error) => is_filter_predicate_failure(error),
+        _ => false,
+    }
+}
+
+/// How DataFusion 55 wraps the failure of a filter it pushed into the Parquet reader
+/// (`datafusion-datasource-parquet`'s `row_filter.rs`): an `ArrowError::ComputeError` with
+/// this text, which the reader returns as a `ParquetError::External`.
+const FILTER_PREDICATE_FAILED: &str = "Error evaluating filter predicate";
+
+/// Whether a Parquet reader's error is the query's own filter failing on the rows (a cast of
+/// a text that is no number, say), which the same filter evaluated above the scan reports as
+/// an Arrow error: the question's fault, not the storage's.
+fn is_filter_predicate_failure(error: &ParquetError) -> bool {
+    let ParquetError::External(inner) = error else {
+        return false;
+    };
+    matches!(
+        inner.downcast_ref::<ArrowError>(),
+        Some(ArrowError::ComputeError(message)) if message.starts_with(FILTER_PREDICATE_FAILED)
     )
 }
 

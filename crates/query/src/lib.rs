@@ -10,14 +10,30 @@
 //! bounds, and [`Error::kind`] tells its callers what failed without naming the storage or the
 //! engine.
 //!
-//! ```no_run
-//! # async fn example() -> heatlake_query::Result<()> {
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # use std::sync::Arc;
+//! # use heatlake_ingest::{ImportOptions, import};
+//! # use heatlake_model::privacy::ids::IdSecret;
 //! use heatlake_query::{EventsSession, QueryOptions};
 //! use heatlake_table::TableLocation;
 //!
-//! let location = TableLocation::parse("./heatlake-data/events")?;
-//! let session = EventsSession::open(&location, None, &QueryOptions::default()).await?;
-//! let batches = session.collect("SELECT type, count(*) FROM events GROUP BY type").await?;
+//! # let dir = tempfile::tempdir()?;
+//! # let input = dir.path().join("events.ndjson");
+//! # std::fs::write(&input, concat!(
+//! #     r#"{"v":1,"site":"shop.example","type":"click","ts":1764400000000,"pageview_id":"pv-1","#,
+//! #     r#""seq":3,"path":"shop.example/cart","x":120,"y":640}"#, "\n"))?;
+//! # let table = dir.path().join("events");
+//! let location = TableLocation::parse(table.to_str().unwrap())?;
+//! let runtime = tokio::runtime::Runtime::new()?;
+//! # let options = ImportOptions::new(IdSecret::generate_from([1; 32]));
+//! # runtime.block_on(import(&location, &[input], &options, Arc::default()))?;
+//! let batches = runtime.block_on(async {
+//!     let session = EventsSession::open(&location, None, &QueryOptions::default()).await?;
+//!     session.collect("SELECT type, count(*) AS events FROM events GROUP BY type").await
+//! })?;
+//! let table = arrow::util::pretty::pretty_format_batches(&batches)?.to_string();
+//! assert!(table.contains("| click | 1      |"), "{table}");
 //! # Ok(()) }
 //! ```
 #![warn(missing_docs)]

@@ -7,9 +7,11 @@
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub use heatlake_ingest::{DEFAULT_HOME, HOME_ENV_VAR, TABLE_ENV_VAR, WAL_DIR_ENV_VAR};
 use heatlake_model::PrivacyPolicy;
+use heatlake_query::{FunctionLimits, ScopeLimits};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
@@ -177,10 +179,23 @@ pub struct ReadsConfig {
     /// reads of the latest version within this delay. 0 reads the log on every request.
     /// Default 1000.
     pub snapshot_refresh_ms: u64,
+    /// Bytes one query's sorts and aggregations may spill to disk at once; more is 413.
+    /// Default 1 GiB (DataFusion's own default is 100 GiB per session, and every request makes
+    /// a session).
+    pub query_spill_bytes_max: u64,
+    /// Bytes one call of a function that builds values outside the memory pool (`repeat`,
+    /// `lpad`, `concat`, `range`, ...) may return for one batch of rows, worked out from its
+    /// arguments before anything is built; more is 413. Default 64 MiB.
+    pub function_output_bytes_max: u64,
+    /// Rows of the table functions `generate_series` and `range`; more is 413.
+    /// Default 100 000 000.
+    pub series_rows_max: u64,
 }
 
 impl Default for ReadsConfig {
     fn default() -> Self {
+        // The bounds the query crate enforces keep its defaults: one source for each value.
+        let query = ScopeLimits::default();
         Self {
             query_time_max_ms: 30_000,
             query_memory_bytes_max: 512 << 20,
@@ -189,6 +204,24 @@ impl Default for ReadsConfig {
             sql_bytes_max: 64 << 10,
             concurrent_queries_max: 4,
             snapshot_refresh_ms: 1000,
+            query_spill_bytes_max: query.spill_bytes_max,
+            function_output_bytes_max: query.functions.output_bytes_max,
+            series_rows_max: query.functions.series_rows_max,
+        }
+    }
+}
+
+impl ReadsConfig {
+    /// The limits of one query's session.
+    pub fn scope_limits(&self) -> ScopeLimits {
+        ScopeLimits {
+            query_time_max: Duration::from_millis(self.query_time_max_ms),
+            memory_bytes_max: self.query_memory_bytes_max,
+            spill_bytes_max: self.query_spill_bytes_max,
+            functions: FunctionLimits {
+                output_bytes_max: self.function_output_bytes_max,
+                series_rows_max: self.series_rows_max,
+            },
         }
     }
 }
@@ -257,9 +290,9 @@ impl ServerConfig {
             path: path.to_owned(),
             source,
         })?;
-        Self::from_toml(&text).map_err(|error| Error::ParseConfig {
+        Self::from_toml(&text).map_err(|source| Error::ParseConfig {
             path: path.to_owned(),
-            message: error.to_string(),
+            source,
         })
     }
 
@@ -377,6 +410,12 @@ impl ServerConfig {
                 "reads.concurrent_queries_max",
                 reads.concurrent_queries_max as u64,
             ),
+            ("reads.query_spill_bytes_max", reads.query_spill_bytes_max),
+            (
+                "reads.function_output_bytes_max",
+                reads.function_output_bytes_max,
+            ),
+            ("reads.series_rows_max", reads.series_rows_max),
         ] {
             if value == 0 {
                 return invalid(format!("`{name}` must be greater than 0"));

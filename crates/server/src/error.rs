@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use heatlake_model::ValidationError;
 use serde::Serialize;
 
+use crate::config::ConfigParseError;
 use crate::sink::SinkError;
 
 /// Result of server operations.
@@ -26,12 +27,12 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The configuration file is not valid TOML of the expected shape (unknown keys included).
-    #[error("invalid configuration file {path}: {message}")]
+    #[error("invalid configuration file {path}")]
     ParseConfig {
         /// The file.
         path: PathBuf,
-        /// The parser's message, naming the key and its line.
-        message: String,
+        /// The parser's error, naming the key and its line.
+        source: ConfigParseError,
     },
     /// The configuration breaks a rule (duplicate key, bad site id, zero bound, ...).
     #[error("invalid configuration: {0}")]

@@ -10,13 +10,18 @@
 //! Every reader of the table's rows, queries and compaction alike, reads through [`scan`]: a
 //! DataFusion table over exactly a given set of one snapshot's data files ([`data_files`]).
 //!
-//! ```no_run
-//! # async fn example() -> heatlake_table::Result<()> {
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use heatlake_table::TableLocation;
 //!
-//! let location = TableLocation::parse("./heatlake-data/events")?;
-//! let table = heatlake_table::open(&location, None).await?;
-//! println!("version {:?}", table.version());
+//! let bucket = TableLocation::parse("s3://analytics/heatlake/events")?;
+//! assert_eq!(bucket.to_string(), "s3://analytics/heatlake/events");
+//!
+//! let dir = tempfile::tempdir()?;
+//! let local = TableLocation::parse(dir.path().join("events").to_str().unwrap())?;
+//! let runtime = tokio::runtime::Runtime::new()?;
+//! // No commit yet: there is no table to open (an import or the collector creates it).
+//! assert!(runtime.block_on(heatlake_table::open_if_exists(&local))?.is_none());
 //! # Ok(()) }
 //! ```
 #![warn(missing_docs)]
@@ -71,14 +76,22 @@ pub async fn open(location: &TableLocation, version: Option<u64>) -> Result<Delt
     let Some(version) = version else {
         return builder()?.load().await.map_err(not_found_or_delta);
     };
-    // Listing the log for its latest version is cheap; loading the latest snapshot only to
-    // compare would replay it for nothing.
+    // Loaded from its checkpoint and the commits after it, as the latest version is. Not after
+    // `DeltaTable::get_latest_version`: on a table not loaded yet, that walks the log from commit
+    // 0, which deltalake's expired-log cleanup (on by default, after 30 days) deletes once a
+    // checkpoint covers it, and every pinned read would then fail.
+    let pinned_error = match builder()?.with_version(version).load().await {
+        Ok(table) => return Ok(table),
+        Err(error) => error,
+    };
+    // Only a failed load pays for the latest snapshot, to tell a version not written yet apart
+    // from one that cannot be read.
     let latest = builder()?
-        .build()
-        .map_err(not_found_or_delta)?
-        .get_latest_version()
+        .load()
         .await
-        .map_err(not_found_or_delta)?;
+        .map_err(not_found_or_delta)?
+        .version()
+        .unwrap_or_default();
     if version > latest {
         return Err(Error::VersionNotFound {
             location: location.to_string(),
@@ -86,11 +99,7 @@ pub async fn open(location: &TableLocation, version: Option<u64>) -> Result<Delt
             latest,
         });
     }
-    builder()?
-        .with_version(version)
-        .load()
-        .await
-        .map_err(not_found_or_delta)
+    Err(not_found_or_delta(pinned_error))
 }
 
 /// Opens the table at `location` if there is one there.

@@ -77,14 +77,18 @@ pub async fn compact_with_progress(
 
 /// One line saying what a compaction did.
 pub fn summary(location: &TableLocation, report: &CompactReport, elapsed: Duration) -> String {
+    let elsewhere = match report.partitions_compacted_elsewhere {
+        0 => String::new(),
+        partitions => format!(" ({partitions} compacted by another writer at the same time)"),
+    };
     if report.partitions_compacted == 0 {
         return format!(
-            "compaction: nothing to do in {location} ({} partitions, each one sorted run)",
+            "compaction: nothing to do in {location} ({} partitions, each one sorted run){elsewhere}",
             report.partitions
         );
     }
     format!(
-        "compaction: version {} of {location}: {} of {} partitions rewritten, {} files replaced by {}, {} rows; {:.1} s",
+        "compaction: version {} of {location}: {} of {} partitions rewritten{elsewhere}, {} files replaced by {}, {} rows; {:.1} s",
         report.version.unwrap_or_default(),
         report.partitions_compacted,
         report.partitions,

@@ -2,11 +2,10 @@
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use heatlake_query::analytics::ctr::{
-    CtrParams, ElementKey, LIMIT_DEFAULT, LinkParams, element_ctr, link_ctr,
-};
+use heatlake_query::analytics::ctr::{CtrParams, ElementKey, LIMIT_DEFAULT, LinkParams};
+use heatlake_query::analytics::question::Question;
 
-use super::question::{OutputArgs, SegmentArgs, TableArgs};
+use super::question::{OutputArgs, SegmentArgs, TableArgs, answer};
 
 /// Arguments of `heatlake ctr`.
 #[derive(Debug, Args)]
@@ -42,16 +41,14 @@ enum ByArg {
 
 /// Runs the click-through question.
 pub async fn run(args: CtrArgs) -> Result<()> {
-    args.output.check()?;
-    let session = args.table.open().await?;
-    let frame = if args.next_pages {
+    let question = if args.next_pages {
         let params = LinkParams {
             site: args.site.clone(),
             path: args.page.clone(),
             limit: args.limit,
             segment: args.segment.segment(),
         };
-        link_ctr(&session, &params).await?
+        Question::LinkCtr(params)
     } else {
         let params = CtrParams {
             site: args.site.clone(),
@@ -63,7 +60,7 @@ pub async fn run(args: CtrArgs) -> Result<()> {
             limit: args.limit,
             segment: args.segment.segment(),
         };
-        element_ctr(&session, &params).await?
+        Question::ElementCtr(params)
     };
-    args.output.write(vec![frame]).await
+    answer(&args.table, &args.output, &question).await
 }

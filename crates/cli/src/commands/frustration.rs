@@ -2,11 +2,10 @@
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use heatlake_query::analytics::frustration::{
-    FrustrationLevel, FrustrationParams, LIMIT_DEFAULT, frustration,
-};
+use heatlake_query::analytics::frustration::{FrustrationLevel, FrustrationParams, LIMIT_DEFAULT};
+use heatlake_query::analytics::question::Question;
 
-use super::question::{OutputArgs, SegmentArgs, TableArgs};
+use super::question::{OutputArgs, SegmentArgs, TableArgs, answer};
 
 /// Arguments of `heatlake frustration`.
 #[derive(Debug, Args)]
@@ -39,7 +38,6 @@ enum LevelArg {
 
 /// Runs the frustration question.
 pub async fn run(args: FrustrationArgs) -> Result<()> {
-    args.output.check()?;
     let params = FrustrationParams {
         site: args.site.clone(),
         path: args.page.clone(),
@@ -50,7 +48,5 @@ pub async fn run(args: FrustrationArgs) -> Result<()> {
         limit: args.limit,
         segment: args.segment.segment(),
     };
-    let session = args.table.open().await?;
-    let frame = frustration(&session, &params).await?;
-    args.output.write(vec![frame]).await
+    answer(&args.table, &args.output, &Question::Frustration(params)).await
 }

@@ -2,9 +2,10 @@
 
 use anyhow::Result;
 use clap::Args;
-use heatlake_query::analytics::funnel::{FunnelParams, FunnelStep, WINDOW_S_DEFAULT, funnel};
+use heatlake_query::analytics::funnel::{FunnelParams, FunnelStep, WINDOW_S_DEFAULT};
+use heatlake_query::analytics::question::Question;
 
-use super::question::{OutputArgs, SegmentArgs, TableArgs};
+use super::question::{OutputArgs, SegmentArgs, TableArgs, answer};
 
 /// Arguments of `heatlake funnel`.
 #[derive(Debug, Args)]
@@ -29,22 +30,15 @@ pub struct FunnelArgs {
 
 /// Runs the funnel.
 pub async fn run(args: FunnelArgs) -> Result<()> {
-    args.output.check()?;
-    let steps = args
-        .steps
-        .iter()
-        .map(|step| match step.strip_prefix("sql:") {
-            Some(predicate) => FunnelStep::Predicate(predicate.to_owned()),
-            None => FunnelStep::Path(step.clone()),
-        })
-        .collect();
     let params = FunnelParams {
         site: args.site.clone(),
-        steps,
+        steps: args
+            .steps
+            .iter()
+            .map(|step| FunnelStep::from_text(step))
+            .collect(),
         window_s: args.window_s,
         segment: args.segment.segment(),
     };
-    let session = args.table.open().await?;
-    let frame = funnel(&session, &params).await?;
-    args.output.write(vec![frame]).await
+    answer(&args.table, &args.output, &Question::Funnel(params)).await
 }

@@ -5,11 +5,12 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use heatlake_query::analytics::heatmap::{
-    BIN_PX_DEFAULT, ELEMENT_CELLS_DEFAULT, HeatmapKind, HeatmapMode, HeatmapParams, heatmap,
+    BIN_PX_DEFAULT, ELEMENT_CELLS_DEFAULT, HeatmapKind, HeatmapMode, HeatmapParams,
 };
+use heatlake_query::analytics::question::Question;
 use heatlake_query::render::picture::heat_picture;
 
-use super::question::{OutputArgs, SegmentArgs, TableArgs};
+use super::question::{OutputArgs, SegmentArgs, TableArgs, answer};
 
 /// Arguments of `heatlake heatmap`.
 #[derive(Debug, Args)]
@@ -97,11 +98,10 @@ pub async fn run(args: HeatmapArgs) -> Result<()> {
         }
         None => None,
     };
-    let session = args.table.open().await?;
     let Some(png_path) = &args.png else {
-        let frame = heatmap(&session, &params).await?;
-        return args.output.write(vec![frame]).await;
+        return answer(&args.table, &args.output, &Question::Heatmap(params)).await;
     };
+    let session = args.table.open().await?;
     let picture = heat_picture(&session, &params, screenshot).await?;
     std::fs::write(png_path, picture)
         .with_context(|| format!("while writing {}", png_path.display()))?;

@@ -9,11 +9,19 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use datafusion::dataframe::DataFrame;
 use heatlake_query::analytics::Segment;
+use heatlake_query::analytics::question::Question;
 use heatlake_query::output::{OutputFormat, write_frame};
 use heatlake_query::{EventsSession, QueryOptions};
 use heatlake_table::TableLocation;
 
 use super::sql::OutputFormatArg;
+
+/// Checks the output flags, opens the table, plans `question` and writes its parts.
+pub async fn answer(table: &TableArgs, output: &OutputArgs, question: &Question) -> Result<()> {
+    output.check()?;
+    let session = table.open().await?;
+    output.write(question.frames(&session).await?).await
+}
 
 /// The table and the version to read.
 #[derive(Debug, Args)]

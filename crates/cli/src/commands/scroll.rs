@@ -2,9 +2,10 @@
 
 use anyhow::Result;
 use clap::Args;
-use heatlake_query::analytics::scroll::{ScrollParams, scroll_depth};
+use heatlake_query::analytics::question::{Question, ScrollPart};
+use heatlake_query::analytics::scroll::ScrollParams;
 
-use super::question::{OutputArgs, SegmentArgs, TableArgs};
+use super::question::{OutputArgs, SegmentArgs, TableArgs, answer};
 
 /// Arguments of `heatlake scroll`.
 #[derive(Debug, Args)]
@@ -29,18 +30,17 @@ pub struct ScrollArgs {
 
 /// Runs the scroll-depth question: the summary, then the reach curve.
 pub async fn run(args: ScrollArgs) -> Result<()> {
-    args.output.check()?;
-    let params = ScrollParams {
-        site: args.site.clone(),
-        path: args.page.clone(),
-        segment: args.segment.segment(),
+    let question = Question::Scroll {
+        params: ScrollParams {
+            site: args.site.clone(),
+            path: args.page.clone(),
+            segment: args.segment.segment(),
+        },
+        part: if args.summary {
+            ScrollPart::Summary
+        } else {
+            ScrollPart::Both
+        },
     };
-    let session = args.table.open().await?;
-    let depth = scroll_depth(&session, &params).await?;
-    let frames = if args.summary {
-        vec![depth.summary]
-    } else {
-        vec![depth.summary, depth.reach]
-    };
-    args.output.write(frames).await
+    answer(&args.table, &args.output, &question).await
 }

@@ -7,7 +7,7 @@ use datafusion::arrow::json::LineDelimitedWriter;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::Value;
 
-use crate::support::{Sandbox, as_u64, assert_failure, assert_success, json_lines};
+use crate::support::{Sandbox, as_u64, assert_failure, assert_success, json_lines, lines};
 
 /// Events of the main data set, and its seed.
 const EVENTS: u64 = 50_000;
@@ -160,6 +160,47 @@ fn a_pinned_version_reads_what_that_import_committed() {
     let output = sandbox.run(["sql", "--table", &table, "--version", &past, "SELECT 1"]);
     let error = assert_failure(&output, "sql --version past the latest");
     assert!(error.contains(&format!("has no version {past}")), "{error}");
+}
+
+#[test]
+fn a_pinned_version_is_read_from_its_checkpoint_once_the_older_log_is_gone() {
+    let sandbox = Sandbox::new();
+    let table = sandbox.local_table("events");
+    // 50 commits of 10 clicks: versions 0..=49, the checkpoint after the 50th (version 49).
+    for commit in 0..50u64 {
+        let clicks: Vec<Vec<u8>> = (commit * 10..commit * 10 + 10)
+            .map(|n| lines::click("a.example", n))
+            .collect();
+        let input = sandbox.write_lines(&format!("clicks-{commit}.ndjson"), &clicks);
+        sandbox.import_ok(&table, &[&input], &["--no-compact"]);
+    }
+    let log = std::path::Path::new(&table).join("_delta_log");
+    assert!(log.join(format!("{:020}.checkpoint.parquet", 49)).is_file());
+    sandbox.import_ok(
+        &table,
+        &[&sandbox.write_lines("last.ndjson", &lines::clicks(10))],
+        &["--no-compact"],
+    );
+    // What deltalake's expired-log cleanup deletes: the commits the checkpoint covers.
+    for version in 0..49 {
+        std::fs::remove_file(log.join(format!("{version:020}.json"))).unwrap();
+    }
+
+    let count_at = |version| {
+        let rows = sandbox.sql_json_at(&table, Some(version), "SELECT count(*) AS n FROM events");
+        as_u64(&rows[0]["n"])
+    };
+    assert_eq!(count_at(49), 500);
+    assert_eq!(count_at(50), 510);
+    assert_eq!(sandbox.count(&table), 510);
+    let output = sandbox.run(["sql", "--table", &table, "--version", "20", "SELECT 1"]);
+    assert_failure(&output, "sql --version of a commit no longer in the log");
+    let output = sandbox.run(["sql", "--table", &table, "--version", "51", "SELECT 1"]);
+    let error = assert_failure(&output, "sql --version past the latest");
+    assert!(
+        error.contains("has no version 51 (its latest is 50)"),
+        "{error}"
+    );
 }
 
 #[test]

@@ -283,3 +283,47 @@ async fn compaction_keeps_files_appended_to_a_partition_it_has_not_reached_yet()
         before.len() + appended_files.unwrap()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_compactions_at_once_leave_every_row_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("events.ndjson");
+    let mut config = GenConfig::with_events(20_000, 7);
+    config.days = 2;
+    write_ndjson_file(&config, &input, |_| {}).unwrap();
+    let location = TableLocation::parse(dir.path().join("events").to_str().unwrap()).unwrap();
+    let mut options = ImportOptions::new(IdSecret::generate_from([7; 32]));
+    options.file_rows_max = 1_000;
+    import(&location, &[input], &options, Arc::default())
+        .await
+        .unwrap();
+    let before = files(&location).await;
+    assert!(before.len() > 2, "{before:?}");
+    let rows_before = digest(&location, None).await;
+
+    // The second compaction runs after the first one's first partition commit: it rewrites the
+    // partitions the first one has planned but not reached yet, which must then leave them be.
+    let mut second = None;
+    let first = compact(&location, &CompactOptions::default(), |_, _| {
+        if second.is_none() {
+            second = Some(tokio::task::block_in_place(|| {
+                tokio::runtime::Handle::current()
+                    .block_on(compact(&location, &CompactOptions::default(), |_, _| {}))
+                    .unwrap()
+            }));
+        }
+    })
+    .await
+    .unwrap();
+    let second = second.unwrap();
+    assert_eq!(first.partitions_compacted, 1, "{first:?}");
+    assert!(second.partitions_compacted > 1, "{second:?}");
+    assert_eq!(
+        first.partitions_compacted_elsewhere, second.partitions_compacted,
+        "{first:?}"
+    );
+    assert_eq!(row_count(&location).await, 20_000);
+    assert_eq!(digest(&location, None).await, rows_before);
+    let after = files(&location).await;
+    assert!(after.values().all(|files| files.len() == 1), "{after:?}");
+}

@@ -25,6 +25,21 @@ pub enum FunnelStep {
 }
 
 impl FunnelStep {
+    /// A step as people write it (a `--step` flag, a `step=` parameter): `sql:EXPR` is an
+    /// event predicate, anything else a page path.
+    ///
+    /// ```
+    /// use heatlake_query::analytics::funnel::FunnelStep;
+    /// assert_eq!(FunnelStep::from_text("shop.example/cart"), FunnelStep::Path("shop.example/cart".into()));
+    /// assert_eq!(FunnelStep::from_text("sql:type = 'submit'"), FunnelStep::Predicate("type = 'submit'".into()));
+    /// ```
+    pub fn from_text(text: &str) -> Self {
+        match text.strip_prefix("sql:") {
+            Some(predicate) => Self::Predicate(predicate.to_owned()),
+            None => Self::Path(text.to_owned()),
+        }
+    }
+
     /// The step as a SQL condition on events.
     fn condition(&self) -> Result<String> {
         match self {

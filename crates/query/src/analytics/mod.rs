@@ -15,6 +15,7 @@ pub mod ctr;
 pub mod frustration;
 pub mod funnel;
 pub mod heatmap;
+pub mod question;
 pub mod scroll;
 mod segment;
 

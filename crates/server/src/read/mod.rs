@@ -27,7 +27,7 @@ use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
-use heatlake_query::{LatestTable, QueryOptions, ScopeLimits, ScopedSession, TableLocation};
+use heatlake_query::{LatestTable, QueryOptions, ScopedSession, TableLocation};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::{ReadsConfig, ServerConfig};
@@ -181,18 +181,12 @@ impl Reader {
             .table(version)
             .await
             .map_err(answer::query_error(&self.limits))?;
-        // Spill and function bounds: the query crate's defaults until `[reads]` names them.
-        let limits = ScopeLimits {
-            query_time_max: Duration::from_millis(self.limits.query_time_max_ms),
-            memory_bytes_max: self.limits.query_memory_bytes_max,
-            ..ScopeLimits::default()
-        };
         ScopedSession::from_table(
             &table,
             self.table.location(),
             grant.sites(),
             &self.options,
-            limits,
+            self.limits.scope_limits(),
         )
         .await
         .map_err(answer::query_error(&self.limits))

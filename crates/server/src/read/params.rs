@@ -9,6 +9,7 @@ use heatlake_query::analytics::ctr::{CtrParams, LinkParams};
 use heatlake_query::analytics::frustration::FrustrationParams;
 use heatlake_query::analytics::funnel::{FunnelParams, FunnelStep};
 use heatlake_query::analytics::heatmap::HeatmapParams;
+use heatlake_query::analytics::question::{Question, ScrollPart};
 use heatlake_query::analytics::scroll::ScrollParams;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -174,50 +175,51 @@ pub fn heatmap(query: &Query) -> Result<HeatmapParams, ApiError> {
     from_object(query.object(&[])?)
 }
 
-/// The scroll-depth question.
-pub fn scroll(query: &Query) -> Result<ScrollParams, ApiError> {
-    from_object(query.object(&["part"])?)
+/// The scroll-depth question: both parts, or the one `part` names (`summary` or `reach`).
+pub fn scroll(query: &Query) -> Result<Question, ApiError> {
+    let params: ScrollParams = from_object(query.object(&["part"])?)?;
+    let part = match query.get("part") {
+        None => ScrollPart::Both,
+        Some("summary") => ScrollPart::Summary,
+        Some("reach") => ScrollPart::Reach,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "part must be summary or reach, got {other:?}"
+            )));
+        }
+    };
+    Ok(Question::Scroll { params, part })
 }
 
 /// The click-through question: per element, or per next page with `next_pages=true`.
-pub enum Ctr {
-    /// Per element.
-    Elements(CtrParams),
-    /// Per link A -> B.
-    NextPages(LinkParams),
-}
-
-/// The click-through question.
-pub fn ctr(query: &Query) -> Result<Ctr, ApiError> {
+pub fn ctr(query: &Query) -> Result<Question, ApiError> {
     if query.flag("next_pages")? {
         if query.get("by").is_some() {
             return Err(ApiError::bad_request(
                 "`by` groups elements; it does not go with next_pages=true",
             ));
         }
-        return Ok(Ctr::NextPages(from_object(query.object(&["next_pages"])?)?));
+        let params: LinkParams = from_object(query.object(&["next_pages"])?)?;
+        return Ok(Question::LinkCtr(params));
     }
-    Ok(Ctr::Elements(from_object(query.object(&["next_pages"])?)?))
+    let params: CtrParams = from_object(query.object(&["next_pages"])?)?;
+    Ok(Question::ElementCtr(params))
 }
 
 /// The frustration question.
-pub fn frustration(query: &Query) -> Result<FrustrationParams, ApiError> {
-    from_object(query.object(&[])?)
+pub fn frustration(query: &Query) -> Result<Question, ApiError> {
+    let params: FrustrationParams = from_object(query.object(&[])?)?;
+    Ok(Question::Frustration(params))
 }
 
 /// The funnel question: `step` repeated, in order; `sql:EXPR` is an event predicate, anything
 /// else a page path.
-pub fn funnel(query: &Query) -> Result<FunnelParams, ApiError> {
+pub fn funnel(query: &Query) -> Result<Question, ApiError> {
     let mut object = query.object(&["step"])?;
-    let steps: Vec<FunnelStep> = query
-        .all("step")
-        .map(|step| match step.strip_prefix("sql:") {
-            Some(predicate) => FunnelStep::Predicate(predicate.to_owned()),
-            None => FunnelStep::Path(step.to_owned()),
-        })
-        .collect();
+    let steps: Vec<FunnelStep> = query.all("step").map(FunnelStep::from_text).collect();
     let steps = serde_json::to_value(steps)
         .map_err(|error| ApiError::bad_request(format!("invalid steps: {error}")))?;
     object.insert("steps".to_owned(), steps);
-    from_object(object)
+    let params: FunnelParams = from_object(object)?;
+    Ok(Question::Funnel(params))
 }

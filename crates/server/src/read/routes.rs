@@ -9,17 +9,14 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 use heatlake_query::ScopedSession;
-use heatlake_query::analytics::ctr::{element_ctr, link_ctr};
-use heatlake_query::analytics::frustration::frustration;
-use heatlake_query::analytics::funnel::funnel;
-use heatlake_query::analytics::heatmap::{HeatmapMode, heatmap};
-use heatlake_query::analytics::scroll::scroll_depth;
+use heatlake_query::analytics::heatmap::HeatmapMode;
+use heatlake_query::analytics::question::Question;
 use heatlake_query::answer::Answer;
 use heatlake_query::render::picture::{off_runtime, picture_drawing};
 use serde::Deserialize;
 
 use super::answer::{Format, encode, query_error, respond};
-use super::params::{self, Ctr, Query};
+use super::params::{self, Query};
 use super::{ReadGrant, Reader};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -90,6 +87,40 @@ impl Prepared<'_> {
         let limits = self.reader.limits();
         encode(&answer.map_err(query_error(limits))?, self.format, limits)
     }
+
+    /// Runs `question` in this session and responds with its parts.
+    async fn answer(self, question: &Question) -> Result<Response, ApiError> {
+        let answer = self
+            .session
+            .answer(question.parts(), self.rows_max(), async |session| {
+                question.frames(session.events()).await
+            })
+            .await;
+        self.respond(answer)
+    }
+}
+
+/// The tail every table-answered question shares: the checks of [`prepare`] with `question`'s
+/// site, then its answer.
+async fn ask(
+    state: &AppState,
+    grant: &ReadGrant,
+    headers: &HeaderMap,
+    query: &Query,
+    question: Question,
+) -> Result<Response, ApiError> {
+    let site = Some(question.site());
+    let prepared = prepare(
+        state.reader(),
+        headers,
+        grant,
+        query.format(),
+        site,
+        query.version(),
+        TABLES,
+    )
+    .await?;
+    prepared.answer(&question).await
 }
 
 /// `GET /v1/heatmap`: cells of a click or move heatmap, or its picture (`format=png`).
@@ -117,31 +148,25 @@ async fn get_heatmap(
         offered,
     )
     .await?;
-    if prepared.format == Format::Png {
-        let Prepared {
-            session, permit, ..
-        } = prepared;
-        let drawing = session
-            .run_limited(picture_drawing(session.events(), &params, None))
-            .await
-            .map_err(query_error(reader.limits()))?;
-        // Drawn on the blocking pool; the permit goes with it, so at most
-        // concurrent_queries_max pictures draw at once, even if this request is dropped.
-        let picture = off_runtime(move || {
-            let _permit = permit;
-            drawing.render()
-        })
+    if prepared.format != Format::Png {
+        return prepared.answer(&Question::Heatmap(params)).await;
+    }
+    let Prepared {
+        session, permit, ..
+    } = prepared;
+    let drawing = session
+        .run_limited(picture_drawing(session.events(), &params, None))
         .await
         .map_err(query_error(reader.limits()))?;
-        return Ok(respond(Format::Png, session.events().version(), picture));
-    }
-    let answer = prepared
-        .session
-        .answer(&["cells"], prepared.rows_max(), async |session| {
-            Ok(vec![heatmap(session.events(), &params).await?])
-        })
-        .await;
-    prepared.respond(answer)
+    // Drawn on the blocking pool; the permit goes with it, so at most concurrent_queries_max
+    // pictures draw at once, even if this request is dropped.
+    let picture = off_runtime(move || {
+        let _permit = permit;
+        drawing.render()
+    })
+    .await
+    .map_err(query_error(reader.limits()))?;
+    Ok(respond(Format::Png, session.events().version(), picture))
 }
 
 /// `GET /v1/scroll`: the summary and the reach curve (`part=summary|reach` for one of them).
@@ -152,40 +177,7 @@ async fn get_scroll(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let query = Query::parse(pairs(raw), params::SCROLL, &[])?;
-    let params = params::scroll(&query)?;
-    let part = query.get("part");
-    if let Some(other) = part.filter(|part| !["summary", "reach"].contains(part)) {
-        return Err(ApiError::bad_request(format!(
-            "part must be summary or reach, got {other:?}"
-        )));
-    }
-    let prepared = prepare(
-        state.reader(),
-        &headers,
-        &grant,
-        query.format(),
-        Some(&params.site),
-        query.version(),
-        TABLES,
-    )
-    .await?;
-    let names: &[&'static str] = match part {
-        Some("summary") => &["summary"],
-        Some(_) => &["reach"],
-        None => &["summary", "reach"],
-    };
-    let answer = prepared
-        .session
-        .answer(names, prepared.rows_max(), async |session| {
-            let depth = scroll_depth(session.events(), &params).await?;
-            Ok(match part {
-                Some("summary") => vec![depth.summary],
-                Some(_) => vec![depth.reach],
-                None => vec![depth.summary, depth.reach],
-            })
-        })
-        .await;
-    prepared.respond(answer)
+    ask(&state, &grant, &headers, &query, params::scroll(&query)?).await
 }
 
 /// `GET /v1/ctr`: click-through per element, or per next page (`next_pages=true`).
@@ -196,31 +188,7 @@ async fn get_ctr(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let query = Query::parse(pairs(raw), params::CTR, &[])?;
-    let params = params::ctr(&query)?;
-    let site = match &params {
-        Ctr::Elements(params) => &params.site,
-        Ctr::NextPages(params) => &params.site,
-    };
-    let prepared = prepare(
-        state.reader(),
-        &headers,
-        &grant,
-        query.format(),
-        Some(site),
-        query.version(),
-        TABLES,
-    )
-    .await?;
-    let answer = prepared
-        .session
-        .answer(&["ctr"], prepared.rows_max(), async |session| {
-            Ok(vec![match &params {
-                Ctr::Elements(params) => element_ctr(session.events(), params).await?,
-                Ctr::NextPages(params) => link_ctr(session.events(), params).await?,
-            }])
-        })
-        .await;
-    prepared.respond(answer)
+    ask(&state, &grant, &headers, &query, params::ctr(&query)?).await
 }
 
 /// `GET /v1/frustration`: rage and dead clicks per element or per page.
@@ -231,24 +199,14 @@ async fn get_frustration(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let query = Query::parse(pairs(raw), params::FRUSTRATION, &[])?;
-    let params = params::frustration(&query)?;
-    let prepared = prepare(
-        state.reader(),
-        &headers,
+    ask(
+        &state,
         &grant,
-        query.format(),
-        Some(&params.site),
-        query.version(),
-        TABLES,
+        &headers,
+        &query,
+        params::frustration(&query)?,
     )
-    .await?;
-    let answer = prepared
-        .session
-        .answer(&["frustration"], prepared.rows_max(), async |session| {
-            Ok(vec![frustration(session.events(), &params).await?])
-        })
-        .await;
-    prepared.respond(answer)
+    .await
 }
 
 /// `GET /v1/funnel`: sessions through ordered steps (`step` repeated).
@@ -259,24 +217,7 @@ async fn get_funnel(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let query = Query::parse(pairs(raw), params::FUNNEL, &["step"])?;
-    let params = params::funnel(&query)?;
-    let prepared = prepare(
-        state.reader(),
-        &headers,
-        &grant,
-        query.format(),
-        Some(&params.site),
-        query.version(),
-        TABLES,
-    )
-    .await?;
-    let answer = prepared
-        .session
-        .answer(&["funnel"], prepared.rows_max(), async |session| {
-            Ok(vec![funnel(session.events(), &params).await?])
-        })
-        .await;
-    prepared.respond(answer)
+    ask(&state, &grant, &headers, &query, params::funnel(&query)?).await
 }
 
 /// The JSON form of a `POST /v1/sql` body.

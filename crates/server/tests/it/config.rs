@@ -170,3 +170,22 @@ fn the_dev_key_is_created_once_and_kept() {
     config.validate().unwrap();
     assert_eq!(config.read_keys[0].sites, ["dev"]);
 }
+
+#[test]
+fn a_bad_configuration_file_is_named_once_with_the_parser_error_as_its_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("collector.toml");
+    std::fs::write(&path, "listen_adress = 3\n").unwrap();
+    let error = ServerConfig::from_file(&path).unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("collector.toml"), "{message}");
+    assert!(
+        !message.contains("listen_adress"),
+        "the cause is printed once, by the chain: {message}"
+    );
+    let cause = std::error::Error::source(&error).expect("the parser's error is the source");
+    assert!(
+        cause.to_string().contains("unknown field `listen_adress`"),
+        "{cause}"
+    );
+}

@@ -622,6 +622,35 @@ async fn no_sql_reaches_another_sites_rows() {
     );
 }
 
+/// A value the query's own expression cannot convert is the question's fault, wherever
+/// DataFusion evaluates it: in a projection, or pushed down into the Parquet reader's row filter
+/// (there the error reaches Heatlake wrapped in a Parquet error).
+#[tokio::test]
+async fn a_cast_that_fails_on_the_rows_is_400_wherever_it_runs() {
+    let read = ReadApp::new().await;
+    for sql in [
+        "SELECT count(*) FROM events WHERE CAST(path AS INT) = 3",
+        "SELECT CAST(path AS INT) FROM events",
+    ] {
+        let reply = read.sql(READ_ONE, sql).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{sql}: {}",
+            reply.text()
+        );
+        let body = reply.json();
+        assert_eq!(body["reason"], "invalid_query", "{sql}: {body}");
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .contains("Cannot cast string"),
+            "{sql}: {body}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn bad_parameters_are_400_naming_them() {
     let read = ReadApp::new().await;

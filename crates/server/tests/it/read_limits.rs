@@ -295,3 +295,46 @@ async fn errors_show_no_other_sites_values() {
         assert!(!text.contains("fx.example"), "{sql}: {text}");
     }
 }
+
+/// The function bounds come from `[reads]`: a series and a value far below the defaults are
+/// refused once configured lower, naming the configured values, and allowed below them.
+#[tokio::test]
+async fn function_bounds_are_the_configured_ones() {
+    let read = ReadApp::with_reads(ReadsConfig {
+        snapshot_refresh_ms: 0,
+        series_rows_max: 1_000,
+        function_output_bytes_max: 4_096,
+        ..ReadsConfig::default()
+    })
+    .await;
+    let series = read
+        .sql(READ_ONE, "SELECT count(*) FROM generate_series(1, 5000)")
+        .await;
+    assert_eq!(
+        series.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        series.text()
+    );
+    assert_eq!(
+        series.json()["error"],
+        "function `generate_series` would produce 5000 rows, more than series_rows_max (1000)"
+    );
+    let value = read
+        .sql(READ_ONE, "SELECT length(repeat('x', 10000))")
+        .await;
+    assert_eq!(
+        value.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        value.text()
+    );
+    assert_eq!(value.json()["limit"], "function_output_bytes_max");
+    let allowed = read
+        .sql(
+            READ_ONE,
+            "SELECT (SELECT count(*) FROM generate_series(1, 999)) AS n, length(repeat('x', 100)) AS l",
+        )
+        .await;
+    assert_eq!(allowed.status, StatusCode::OK, "{}", allowed.text());
+}
