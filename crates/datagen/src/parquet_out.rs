@@ -82,7 +82,7 @@ pub fn parquet_settings(row_group_rows: usize) -> ParquetSettings {
     }
 }
 
-/// The Parquet writer properties of [`parquet_settings`].
+/// The Parquet writer properties of `parquet_settings(row_group_rows)`.
 pub fn parquet_writer_properties(row_group_rows: usize) -> WriterProperties {
     writer_properties(&parquet_settings(row_group_rows)).expect("zstd level 1 is valid")
 }

@@ -2,7 +2,7 @@
 //! (which also says whether it may be null) and meaning.
 //!
 //! The table below generates [`EVENT_COLUMNS`], the fields of [`event_schema`](crate::event_schema),
-//! [`EventRow`] and the [`EventBatchBuilder`](crate::EventBatchBuilder) that turns rows into
+//! [`EventRow`] and the [`EventBatchBuilder`] that turns rows into
 //! record batches. [`Event`](crate::Event) and [`WireEvent`](crate::WireEvent) are shaped by hand
 //! (borrowed strings, units in names, serde attributes); `EventBatchBuilder::append` destructures
 //! an `Event` without `..` and builds an `EventRow` without `..`, so a column or a field added on
