@@ -134,6 +134,10 @@ pub async fn compact(
                 && needs_compaction(&partition.summaries, options.file_rows_max)
         })
         .collect();
+    if !chosen.is_empty() {
+        // A rewrite's commit must not replace another writer's.
+        heatlake_table::ensure_conditional_put(location).await?;
+    }
     let writer = DataFileWriter::new(location.clone(), &options.layout)?;
     let total = chosen.len();
     for ((site, date), Partition { files, summaries }) in chosen {

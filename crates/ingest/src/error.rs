@@ -157,6 +157,20 @@ pub enum Error {
         /// Commit attempts made.
         attempts: usize,
     },
+    /// A commit reported an error, and reading the log afterwards to learn whether it landed
+    /// failed too: its data files were kept, so that the table is whole either way.
+    #[error(
+        "{location}: the commit reported an error and whether it landed could not be checked; its {files} data files were kept: look at the table's latest version before importing again"
+    )]
+    CommitOutcomeUnknown {
+        /// The table.
+        location: String,
+        /// Data files of the commit, kept in the table's directory.
+        files: usize,
+        /// The commit's error.
+        #[source]
+        source: Box<Error>,
+    },
     /// The query engine failed while merging files.
     #[error("merging data files")]
     DataFusion(#[from] datafusion::error::DataFusionError),

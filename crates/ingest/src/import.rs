@@ -127,6 +127,13 @@ pub async fn import(
         }
         _ => None,
     };
+    // A commit must not replace another writer's: refuse a store that would let it.
+    if let Err(error) = heatlake_table::ensure_conditional_put(location).await {
+        if let Some(path) = created_directory {
+            let _ = std::fs::remove_dir_all(path);
+        }
+        return Err(error.into());
+    }
     let writer = DataFileWriter::new(location.clone(), &options.layout())?;
     let (sender, mut receiver) = mpsc::channel::<Chunk>(CHUNKS_IN_FLIGHT_MAX);
     let parser = {
@@ -162,7 +169,11 @@ pub async fn import(
         (None, Ok(parsed)) if parsed.events == 0 => Err(Error::NoEvents),
         (None, Ok(parsed)) => commit(location, table, &adds, parsed).await,
     };
-    if outcome.is_err() {
+    // Files of a commit that may have landed stay; every other failure leaves no trace.
+    if outcome
+        .as_ref()
+        .is_err_and(|error| !matches!(error, Error::CommitOutcomeUnknown { .. }))
+    {
         delete_files(location, &adds).await;
         if let Some(path) = created_directory {
             let _ = std::fs::remove_dir_all(path);
@@ -392,8 +403,35 @@ async fn commit(
     parsed: Parsed,
 ) -> Result<ImportReport> {
     let actions: Vec<Action> = adds.iter().cloned().map(Action::Add).collect();
-    let (version, created_table) = commit_append(location, table.as_ref(), actions).await?;
-    let created = created_table.is_some();
+    let read_version = table.as_ref().and_then(|table| table.version());
+    let (version, created) = match commit_append(location, table.as_ref(), actions).await {
+        Ok((version, created_table)) => (version, created_table.is_some()),
+        // An error does not prove that nothing landed: the store may have taken the commit
+        // and lost its answer, with every retry failing after it. Deleting the files then
+        // would leave the table naming files that are gone.
+        Err(error) => match landed_version(location, read_version, adds).await {
+            Ok(Some(version)) => {
+                tracing::warn!(
+                    version,
+                    "the commit reported an error but is in the table: {}",
+                    crate::ErrorChain(&error)
+                );
+                (version, read_version.is_none() && version == 0)
+            }
+            Ok(None) => return Err(error),
+            Err(check) => {
+                tracing::warn!(
+                    "checking whether the failed commit landed failed too: {}",
+                    crate::ErrorChain(&check)
+                );
+                return Err(Error::CommitOutcomeUnknown {
+                    location: location.to_string(),
+                    files: adds.len(),
+                    source: Box::new(error),
+                });
+            }
+        },
+    };
     Ok(ImportReport {
         version,
         created,
@@ -405,6 +443,39 @@ async fn commit(
         data_bytes: adds.iter().map(|add| add.size as u64).sum(),
         partitions: parsed.partitions,
     })
+}
+
+/// The version of the commit holding `adds`, if one after `read_version` (the version the
+/// import read; `None`: there was no table) does: the log is read again, commit by commit.
+async fn landed_version(
+    location: &TableLocation,
+    read_version: Option<u64>,
+    adds: &[Add],
+) -> Result<Option<u64>> {
+    let Some(first) = adds.first() else {
+        return Ok(None);
+    };
+    let Some(table) = heatlake_table::open_if_exists(location).await? else {
+        return Ok(None);
+    };
+    let latest = table.version().unwrap_or_default();
+    let log_store = table.log_store();
+    for version in read_version.map_or(0, |read| read + 1)..=latest {
+        let entry = log_store
+            .read_commit_entry(version)
+            .await
+            .map_err(|source| heatlake_table::Error::delta(location, source))?;
+        let names_first_file = entry.is_some_and(|bytes| {
+            bytes.split(|byte| *byte == b'\n').any(|line| {
+                serde_json::from_slice::<serde_json::Value>(line)
+                    .is_ok_and(|action| action["add"]["path"] == first.path.as_str())
+            })
+        });
+        if names_first_file {
+            return Ok(Some(version));
+        }
+    }
+    Ok(None)
 }
 
 /// Removes data files of an import or a rewrite that did not commit; they were never visible,

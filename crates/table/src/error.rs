@@ -60,6 +60,23 @@ pub enum Error {
         /// What the store said, shortened.
         reason: String,
     },
+    /// The store replaced an object that a create-if-absent put should have refused.
+    #[error(
+        "{location}: the store does not refuse to create an object that exists (it ignores `If-None-Match: *`), so two writers could replace each other's commits; Heatlake writes only to stores that honour conditional writes (AWS S3, MinIO, Cloudflare R2, a local file system with hard links)"
+    )]
+    ConditionalPutIgnored {
+        /// The table location.
+        location: String,
+    },
+    /// The object store failed outside Delta Lake.
+    #[error("table {location}: the object store failed")]
+    Store {
+        /// The table location.
+        location: String,
+        /// The underlying error.
+        #[source]
+        source: Box<object_store::Error>,
+    },
     /// Delta Lake or the object store failed.
     #[error("table {location}")]
     Delta {
@@ -75,29 +92,39 @@ impl Error {
     /// Wraps a Delta Lake error with the location it happened at, recognising the store errors a
     /// user can act on (a missing bucket, refused credentials) so they read as one plain line.
     pub fn delta(location: &TableLocation, source: deltalake::DeltaTableError) -> Self {
-        let text = source.to_string();
+        Self::recognised(location, &source.to_string()).unwrap_or_else(|| Self::Delta {
+            location: location.to_string(),
+            source: Box::new(source),
+        })
+    }
+
+    /// Wraps an object store error as [`Error::delta`] wraps a Delta Lake one.
+    pub fn store(location: &TableLocation, source: object_store::Error) -> Self {
+        Self::recognised(location, &source.to_string()).unwrap_or_else(|| Self::Store {
+            location: location.to_string(),
+            source: Box::new(source),
+        })
+    }
+
+    /// A missing bucket or refused credentials, from the store's error text.
+    fn recognised(location: &TableLocation, text: &str) -> Option<Self> {
         if text.contains("NoSuchBucket") {
-            return Self::BucketNotFound {
+            return Some(Self::BucketNotFound {
                 bucket: location.url().host_str().unwrap_or_default().to_owned(),
                 location: location.to_string(),
-            };
+            });
         }
-        for code in [
+        [
             "InvalidAccessKeyId",
             "SignatureDoesNotMatch",
             "AccessDenied",
             "ExpiredToken",
-        ] {
-            if text.contains(code) {
-                return Self::AccessDenied {
-                    location: location.to_string(),
-                    reason: code.to_owned(),
-                };
-            }
-        }
-        Self::Delta {
+        ]
+        .into_iter()
+        .find(|code| text.contains(code))
+        .map(|code| Self::AccessDenied {
             location: location.to_string(),
-            source: Box::new(source),
-        }
+            reason: code.to_owned(),
+        })
     }
 }

@@ -26,6 +26,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod conditional_put;
 mod error;
 mod files;
 mod location;
@@ -40,6 +41,7 @@ use deltalake::operations::create::CreateBuilder;
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
 use heatlake_model::schema::{PARTITION_COLUMNS, SCHEMA_VERSION, event_schema};
 
+pub use conditional_put::{ConditionalPut, ensure_conditional_put, probe_conditional_put};
 pub use error::{Error, Result};
 pub use files::{DataFile, data_files, date_days};
 pub use location::{

@@ -35,6 +35,34 @@ pub struct ServeArgs {
     table: Option<String>,
 }
 
+/// Longest the start-up waits for the table's store to answer the conditional-put check.
+const STORE_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Refuses a store that does not refuse to create an object that exists: there, another
+/// writer's commit could replace this collector's. A store that cannot be reached yet does
+/// not stop the start (the WAL takes appends); the flusher checks before its first commit.
+async fn check_store(location: &TableLocation) -> Result<()> {
+    let check = heatlake_table::ensure_conditional_put(location);
+    match tokio::time::timeout(STORE_CHECK_TIMEOUT, check).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error @ heatlake_table::Error::ConditionalPutIgnored { .. })) => Err(error.into()),
+        Ok(Err(error)) => {
+            tracing::warn!(
+                "the table's store could not be checked yet; the collector checks before it commits: {}",
+                heatlake_ingest::ErrorChain(&error)
+            );
+            Ok(())
+        }
+        Err(_) => {
+            tracing::warn!(
+                timeout_ms = STORE_CHECK_TIMEOUT.as_millis() as u64,
+                "the table's store did not answer yet; the collector checks before it commits"
+            );
+            Ok(())
+        }
+    }
+}
+
 /// Runs the collector until SIGTERM or Ctrl-C.
 pub async fn run(args: ServeArgs) -> Result<()> {
     init_logging();
@@ -69,6 +97,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let options = heatlake_server::collector_options(&config, &metrics);
     let wal_dir = config.wal_directory();
     let table = location.to_string();
+    check_store(&location).await?;
     // Opens in the background: the listener answers at once, /readyz says 503 until ready.
     let sink = CollectorSink::open(location, options);
     let state = AppState::new(config.clone(), &secret, sink.clone(), metrics)?;

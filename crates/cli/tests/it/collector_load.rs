@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::support::Sandbox;
+use crate::support::{S3Bucket, Sandbox};
 
 /// Events in one batch.
 pub const EVENTS_PER_BATCH: u64 = 40;
@@ -49,7 +49,25 @@ pub enum Outcome {
 
 /// Writes the collector config for `table` into the sandbox and returns its path.
 pub fn write_config(sandbox: &Sandbox, table: &str, collector_settings: &str) -> String {
-    let data_dir = sandbox.file("data");
+    write_config_of(sandbox, 0, table, collector_settings)
+}
+
+/// Writes the config of collector `instance` (each with its own data directory, so its own
+/// WAL and collector id) for `table` into the sandbox and returns its path.
+pub fn write_config_of(
+    sandbox: &Sandbox,
+    instance: usize,
+    table: &str,
+    collector_settings: &str,
+) -> String {
+    let (data_name, config_name) = match instance {
+        0 => ("data".to_owned(), "collector.toml".to_owned()),
+        _ => (
+            format!("data-{instance}"),
+            format!("collector-{instance}.toml"),
+        ),
+    };
+    let data_dir = sandbox.file(&data_name);
     let config = format!(
         r#"listen = "127.0.0.1:0"
 data_dir = "{data}"
@@ -72,7 +90,7 @@ rate_burst_events = 10_000_000
 "#,
         data = data_dir.display(),
     );
-    let path = sandbox.file("collector.toml");
+    let path = sandbox.file(&config_name);
     std::fs::write(&path, config).expect("the config can be written");
     path.to_str().expect("UTF-8 path").to_owned()
 }
@@ -158,6 +176,24 @@ impl Collector {
     pub fn get(&self, path: &str) -> Option<(u16, String)> {
         http(&self.address, &format!("GET {path} HTTP/1.1"), &[], &[])
     }
+
+    /// The collector's metric `name` (with or without the `heatlake_` prefix) from
+    /// `/metrics`, summed over its label sets.
+    pub fn metric(&self, name: &str) -> f64 {
+        let (status, text) = self
+            .get("/metrics")
+            .expect("the collector answers /metrics");
+        assert_eq!(status, 200);
+        text.lines()
+            .filter(|line| !line.starts_with('#'))
+            .filter(|line| {
+                line.split(['{', ' ']).next().is_some_and(|metric| {
+                    metric == name || metric.strip_prefix("heatlake_") == Some(name)
+                })
+            })
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
 }
 
 impl Drop for Collector {
@@ -192,6 +228,18 @@ pub fn batch_body(n: u64) -> Vec<u8> {
         .expect("writing to memory");
     }
     body
+}
+
+/// Writes the NDJSON lines of the valid load batches among `numbers` into the sandbox file
+/// `name`, for an import; returns its path and the batches it holds.
+pub fn write_import_file(
+    sandbox: &Sandbox,
+    name: &str,
+    numbers: std::ops::Range<u64>,
+) -> (String, Vec<u64>) {
+    let valid: Vec<u64> = numbers.filter(|n| !is_invalid(*n)).collect();
+    let lines: Vec<u8> = valid.iter().flat_map(|n| batch_body(*n)).collect();
+    (sandbox.write_bytes(name, &lines), valid)
 }
 
 /// POSTs batch `n` to `address`.
@@ -254,10 +302,12 @@ pub fn http(
     Some((status, body.to_owned()))
 }
 
-/// Sender threads that keep posting batches to whatever collector is current, retrying batches
-/// whose outcome is unknown with the same batch id.
+/// Sender threads that keep posting batches to whatever collectors are current, retrying
+/// batches whose outcome is unknown with the same batch id. With several collectors, batch
+/// `n` always goes to collector `n % count`, as a load balancer with affinity would send a
+/// client's retries: a collector recognises only the batch ids it has seen.
 pub struct Load {
-    address: Arc<Mutex<Option<String>>>,
+    addresses: Arc<Mutex<Vec<Option<String>>>>,
     outcomes: Arc<Mutex<BTreeMap<u64, Outcome>>>,
     next_batch: Arc<AtomicU64>,
     acknowledged: Arc<AtomicU64>,
@@ -270,7 +320,7 @@ impl Load {
     /// Starts `senders` threads, each pausing `pause` between batches.
     pub fn start_paced(senders: usize, pause: Duration) -> Self {
         let mut load = Self {
-            address: Arc::default(),
+            addresses: Arc::new(Mutex::new(vec![None])),
             outcomes: Arc::default(),
             next_batch: Arc::default(),
             acknowledged: Arc::default(),
@@ -279,7 +329,7 @@ impl Load {
             threads: Vec::new(),
         };
         for _ in 0..senders {
-            let address = Arc::clone(&load.address);
+            let addresses = Arc::clone(&load.addresses);
             let outcomes = Arc::clone(&load.outcomes);
             let next_batch = Arc::clone(&load.next_batch);
             let acknowledged = Arc::clone(&load.acknowledged);
@@ -287,16 +337,21 @@ impl Load {
             let running = Arc::clone(&load.running);
             load.threads.push(std::thread::spawn(move || {
                 while running.load(Ordering::Relaxed) {
-                    let Some(current) = address.lock().unwrap().clone() else {
+                    let current = addresses.lock().unwrap().clone();
+                    let address_of = |n: u64| current[(n % current.len() as u64) as usize].clone();
+                    if current.iter().all(Option::is_none) {
                         std::thread::sleep(Duration::from_millis(10));
                         continue;
-                    };
-                    // Unknown batches first, then new ones while they are wanted.
+                    }
+                    // Unknown batches whose collector is up first, then new ones while they
+                    // are wanted.
                     let retry = {
                         let mut outcomes = outcomes.lock().unwrap();
                         let found = outcomes
                             .iter()
-                            .find(|(_, outcome)| **outcome == Outcome::Unknown)
+                            .find(|(n, outcome)| {
+                                **outcome == Outcome::Unknown && address_of(**n).is_some()
+                            })
                             .map(|(n, _)| *n);
                         // Claimed while in flight, so two threads do not send it at once.
                         if let Some(n) = found {
@@ -314,7 +369,12 @@ impl Load {
                             continue;
                         }
                     };
-                    let outcome = send_batch(&current, n);
+                    let Some(address) = address_of(n) else {
+                        // Its collector is down: it waits for the restart.
+                        outcomes.lock().unwrap().insert(n, Outcome::Unknown);
+                        continue;
+                    };
+                    let outcome = send_batch(&address, n);
                     if outcome == Outcome::Acknowledged {
                         acknowledged.fetch_add(1, Ordering::SeqCst);
                     }
@@ -331,7 +391,13 @@ impl Load {
 
     /// Points the senders at a collector (or at none, while it is down).
     pub fn target(&self, address: Option<&str>) {
-        *self.address.lock().unwrap() = address.map(str::to_owned);
+        self.targets(&[address.map(str::to_owned)]);
+    }
+
+    /// Points the senders at collectors (`None` for one that is down); batch `n` goes to
+    /// `addresses[n % len]`.
+    pub fn targets(&self, addresses: &[Option<String>]) {
+        *self.addresses.lock().unwrap() = addresses.to_vec();
     }
 
     /// Batches sent so far (numbers handed out), whatever their answer.
@@ -477,14 +543,143 @@ pub fn assert_exactly_once(
     acknowledged.len() as u64 * EVENTS_PER_BATCH
 }
 
-/// The version of the local Delta table at `table_dir` (the newest commit file), `None` before
-/// its first commit. Read from the log's file names, not through Heatlake.
-pub fn local_table_version(table_dir: &std::path::Path) -> Option<u64> {
-    let entries = std::fs::read_dir(table_dir.join("_delta_log")).ok()?;
+/// A Delta table's log as its files show it, read without Heatlake or deltalake: a local
+/// directory's `_delta_log`, or a listing of the S3 bucket.
+pub enum TableLog {
+    /// `TABLE/_delta_log` on the local file system.
+    Local(std::path::PathBuf),
+    /// `_delta_log/` under a prefix of a bucket on the test S3 server.
+    S3 {
+        /// The bucket.
+        bucket: S3Bucket,
+        /// `TABLE/_delta_log/`.
+        prefix: String,
+        /// The newest version seen so far: listings start after it.
+        newest: Mutex<Option<u64>>,
+    },
+}
+
+impl TableLog {
+    /// The log of the local table at `table_dir`.
+    pub fn local(table_dir: &std::path::Path) -> Self {
+        Self::Local(table_dir.join("_delta_log"))
+    }
+
+    /// The log of the table at `s3://BUCKET/path`.
+    pub fn s3(bucket: &S3Bucket, path: &str) -> Self {
+        Self::S3 {
+            bucket: bucket.clone(),
+            prefix: format!("{path}/_delta_log/"),
+            newest: Mutex::new(None),
+        }
+    }
+
+    /// The table's version (its newest commit file), `None` before its first commit.
+    pub fn version(&self) -> Option<u64> {
+        match self {
+            Self::Local(dir) => commit_versions(local_names(dir)).max(),
+            Self::S3 {
+                bucket,
+                prefix,
+                newest,
+            } => {
+                let mut newest = newest.lock().unwrap();
+                let start_after = newest.map(|version| format!("{prefix}{version:020}.json"));
+                let names = s3_names(bucket, prefix, start_after.as_deref());
+                *newest = commit_versions(names).max().max(*newest);
+                *newest
+            }
+        }
+    }
+
+    /// Whether the checkpoint of `version` is written.
+    pub fn has_checkpoint(&self, version: u64) -> bool {
+        let name = format!("{version:020}.checkpoint.parquet");
+        match self {
+            Self::Local(dir) => dir.join(name).exists(),
+            Self::S3 { bucket, prefix, .. } => {
+                let path = format!("/{}/{prefix}{name}", bucket.name());
+                bucket.endpoint().http_request("HEAD", &path).0 == 200
+            }
+        }
+    }
+
+    /// The versions that have a checkpoint.
+    pub fn checkpoints(&self) -> Vec<u64> {
+        let names = match self {
+            Self::Local(dir) => local_names(dir),
+            Self::S3 { bucket, prefix, .. } => s3_names(bucket, prefix, None),
+        };
+        let mut versions: Vec<u64> = names
+            .iter()
+            .filter_map(|name| name.strip_suffix(".checkpoint.parquet")?.parse().ok())
+            .collect();
+        versions.sort_unstable();
+        versions
+    }
+}
+
+/// The versions of the commit files among `names`.
+fn commit_versions(names: Vec<String>) -> impl Iterator<Item = u64> {
+    names
+        .into_iter()
+        .filter_map(|name| name.strip_suffix(".json")?.parse::<u64>().ok())
+}
+
+/// The file names in the local directory `dir` (none when it does not exist).
+fn local_names(dir: &std::path::Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
     entries
-        .filter_map(|entry| {
-            let name = entry.ok()?.file_name().into_string().ok()?;
-            name.strip_suffix(".json")?.parse::<u64>().ok()
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .collect()
+}
+
+/// The names of the objects under `prefix` in `bucket` (after `start_after`, a whole key),
+/// from S3 `ListObjectsV2` pages.
+fn s3_names(bucket: &S3Bucket, prefix: &str, start_after: Option<&str>) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut path = format!("/{}?list-type=2&prefix={prefix}", bucket.name());
+        if let Some(token) = &token {
+            path.push_str(&format!("&continuation-token={}", percent_encode(token)));
+        } else if let Some(start_after) = start_after {
+            path.push_str(&format!("&start-after={start_after}"));
+        }
+        let (status, body) = bucket.endpoint().http_request("GET", &path);
+        assert_eq!(status, 200, "listing {path}: {body}");
+        names.extend(
+            xml_values(&body, "Key")
+                .into_iter()
+                .map(|key| key.strip_prefix(prefix).unwrap_or(key).to_owned()),
+        );
+        match xml_values(&body, "NextContinuationToken").first() {
+            Some(next) => token = Some((*next).to_owned()),
+            None => return names,
+        }
+    }
+}
+
+/// The texts of the elements `tag` in `xml`.
+fn xml_values<'a>(xml: &'a str, tag: &str) -> Vec<&'a str> {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    xml.split(open.as_str())
+        .skip(1)
+        .filter_map(|rest| rest.split(close.as_str()).next())
+        .collect()
+}
+
+/// `text` with every byte outside the unreserved set percent-encoded.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (byte as char).to_string()
+            }
+            _ => format!("%{byte:02X}"),
         })
-        .max()
+        .collect()
 }

@@ -18,6 +18,8 @@ mod end_to_end;
     reason = "shared with the ingest tests, which use all of it; a tmpfs is enough here"
 )]
 mod faulty_disk;
+mod many_writers;
 mod privacy;
 mod s3;
+mod store_proxy;
 mod support;

@@ -31,7 +31,7 @@ const MOTO_START_TIMEOUT: Duration = Duration::from_secs(60);
 const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// An `Authorization` header that makes a request non-anonymous for moto.
-const TEST_AUTHORIZATION: &str = "Authorization: AWS4-HMAC-SHA256 \
+pub const TEST_AUTHORIZATION: &str = "Authorization: AWS4-HMAC-SHA256 \
     Credential=heatlake-test/20250101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0";
 
 /// Variables removed from the binary's environment so that only what a test sets counts.

@@ -59,6 +59,9 @@ pub(super) struct Flusher {
     counters: Arc<FlushCounters>,
     closing: watch::Receiver<bool>,
     pending: Pending,
+    /// Whether the store was found to refuse creating an object that exists, which every
+    /// commit relies on; checked before the first.
+    store_checked: bool,
 }
 
 impl Flusher {
@@ -87,6 +90,7 @@ impl Flusher {
                 last_seq: wal_seq,
                 ..Pending::default()
             },
+            store_checked: false,
         })
     }
 
@@ -269,6 +273,12 @@ impl Flusher {
                 self.committed(&adds, version, started);
                 return Ok(());
             }
+        }
+        if !self.store_checked {
+            // Another writer's commit must not be replaced by this one: a store that would
+            // let it gets no commit (the events wait in the WAL, the error is logged).
+            heatlake_table::ensure_conditional_put(&self.location).await?;
+            self.store_checked = true;
         }
         if files.is_none() {
             *files = Some(self.write_files().await?);
