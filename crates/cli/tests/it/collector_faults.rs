@@ -19,22 +19,49 @@ const FAULT_DURATION: Duration = Duration::from_secs(4);
 /// Longest the backlog may take to drain once the store is back.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(240);
 
-#[test]
-fn a_failing_store_delays_commits_but_loses_nothing_acknowledged() {
-    let sandbox = Sandbox::with_s3(S3Bucket::create("faults"));
+/// A collector whose table is on S3 behind a [`StoreProxy`], under a steady load (about
+/// 8,000 events/s) rather than all the loopback can carry: the S3 test server commits far
+/// slower than a real store.
+struct BehindProxy {
+    sandbox: Sandbox,
+    proxy: StoreProxy,
+    table: String,
+    collector: Collector,
+    load: Load,
+}
+
+/// Starts a [`BehindProxy`] in a fresh bucket named after `purpose`, with the collector's
+/// `settings`.
+fn collector_behind_proxy(purpose: &str, settings: &str) -> BehindProxy {
+    let sandbox = Sandbox::with_s3(S3Bucket::create(purpose));
     let proxy = StoreProxy::start(sandbox.bucket().endpoint().url());
     let table = sandbox.bucket().url("events");
-    let config = write_config(
-        &sandbox,
-        &table,
+    let config = write_config(&sandbox, &table, settings);
+    let collector = Collector::start(&sandbox, &config, &[("AWS_ENDPOINT_URL", &proxy.url)]);
+    let load = Load::start_paced(2, PAUSE_BETWEEN_BATCHES);
+    load.target(Some(&collector.address));
+    BehindProxy {
+        sandbox,
+        proxy,
+        table,
+        collector,
+        load,
+    }
+}
+
+#[test]
+fn a_failing_store_delays_commits_but_loses_nothing_acknowledged() {
+    let BehindProxy {
+        sandbox,
+        proxy,
+        table,
+        collector,
+        load,
+    } = collector_behind_proxy(
+        "faults",
         // Flushes large enough that the backlog drains quickly once the store is back.
         "flush_rows_max = 50000\nflush_age_max_ms = 200",
     );
-    let collector = Collector::start(&sandbox, &config, &[("AWS_ENDPOINT_URL", &proxy.url)]);
-    // A steady load (about 8,000 events/s) rather than all the loopback can carry: the S3
-    // test server commits far slower than a real store.
-    let load = Load::start_paced(2, PAUSE_BETWEEN_BATCHES);
-    load.target(Some(&collector.address));
     std::thread::sleep(Duration::from_secs(2));
     let acknowledged_before_faults = load.acknowledged();
 
@@ -97,17 +124,16 @@ fn wait_for_commits(collector: &Collector, outcomes: &std::collections::BTreeMap
 
 #[test]
 fn a_commit_whose_answer_was_lost_is_not_committed_again() {
-    let sandbox = Sandbox::with_s3(S3Bucket::create("lost-answer"));
-    let proxy = StoreProxy::start(sandbox.bucket().endpoint().url());
-    let table = sandbox.bucket().url("events");
-    let config = write_config(
-        &sandbox,
-        &table,
+    let BehindProxy {
+        sandbox,
+        proxy,
+        table,
+        collector,
+        load,
+    } = collector_behind_proxy(
+        "lost-answer",
         "flush_rows_max = 2000\nflush_age_max_ms = 100",
     );
-    let collector = Collector::start(&sandbox, &config, &[("AWS_ENDPOINT_URL", &proxy.url)]);
-    let load = Load::start_paced(2, PAUSE_BETWEEN_BATCHES);
-    load.target(Some(&collector.address));
     std::thread::sleep(Duration::from_secs(1));
     // The store takes these commits; the collector hears nothing back, and its S3 client
     // sends the same PUT again, which the store refuses: the version exists.
@@ -227,17 +253,13 @@ fn a_store_failing_three_requests_in_ten_for_a_minute_loses_and_doubles_nothing(
         .ok()
         .and_then(|value| value.parse().ok())
         .unwrap_or(STORE_ERROR_SECONDS_DEFAULT);
-    let sandbox = Sandbox::with_s3(S3Bucket::create("errors"));
-    let proxy = StoreProxy::start(sandbox.bucket().endpoint().url());
-    let table = sandbox.bucket().url("events");
-    let config = write_config(
-        &sandbox,
-        &table,
-        "flush_rows_max = 2000\nflush_age_max_ms = 200",
-    );
-    let collector = Collector::start(&sandbox, &config, &[("AWS_ENDPOINT_URL", &proxy.url)]);
-    let load = Load::start_paced(2, PAUSE_BETWEEN_BATCHES);
-    load.target(Some(&collector.address));
+    let BehindProxy {
+        sandbox,
+        proxy,
+        table,
+        collector,
+        load,
+    } = collector_behind_proxy("errors", "flush_rows_max = 2000\nflush_age_max_ms = 200");
     let deadline = Instant::now() + DRAIN_TIMEOUT;
     while collector.metric("committed_events") == 0.0 {
         assert!(Instant::now() < deadline, "no commit before the errors");

@@ -364,17 +364,23 @@ fn pump(
     let _ = to.shutdown(Shutdown::Both);
 }
 
-/// A `PUT` of `path` with `body` through `address`; the raw answer (empty when the
-/// connection closed without one). moto checks no signatures.
-fn raw_put(address: &str, path: &str, body: &str) -> String {
+/// A `PUT` of `path` with `body` through `address`, with `If-None-Match: *` when
+/// `only_if_absent` (as a Delta commit is sent); the raw answer (empty when the connection
+/// closed without one). moto checks no signatures.
+fn raw_put(address: &str, path: &str, body: &str, only_if_absent: bool) -> String {
     let mut stream = TcpStream::connect(address).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
+    let condition = if only_if_absent {
+        "If-None-Match: *\r\n"
+    } else {
+        ""
+    };
     // Written whole or cut off by an injected error's close; either way the answer is read.
     let _ = write!(
         stream,
-        "PUT {path} HTTP/1.1\r\nHost: {address}\r\n{TEST_AUTHORIZATION}\r\n\
+        "PUT {path} HTTP/1.1\r\nHost: {address}\r\n{TEST_AUTHORIZATION}\r\n{condition}\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
@@ -395,11 +401,12 @@ fn the_proxy_loses_only_commit_answers_and_the_store_keeps_the_commit() {
         &address,
         &format!("/{bucket_name}/t/part-0.parquet"),
         "data",
+        false,
     );
     assert_eq!(http_status_and_body(&data).0, 200, "{data}");
     // A commit: taken by the store, its answer lost.
     let commit = format!("/{bucket_name}/t/_delta_log/00000000000000000000.json");
-    let lost = raw_put(&address, &commit, "{}");
+    let lost = raw_put(&address, &commit, "{}", false);
     assert_eq!(lost, "", "the commit's answer is lost");
     assert_eq!(proxy.commit_answers_lost(), 1);
     let (status, body) = bucket.endpoint().http_request("GET", &commit);
@@ -410,12 +417,15 @@ fn the_proxy_loses_only_commit_answers_and_the_store_keeps_the_commit() {
     );
     // Only as many answers as asked for are lost.
     let next = format!("/{bucket_name}/t/_delta_log/00000000000000000001.json");
-    assert_eq!(http_status_and_body(&raw_put(&address, &next, "{}")).0, 200);
+    assert_eq!(
+        http_status_and_body(&raw_put(&address, &next, "{}", false)).0,
+        200
+    );
     assert_eq!(proxy.commit_answers_lost(), 1);
     // A retry reaches the store, which refuses it when the writer asks for a new object: the
     // proxy passes that answer on and loses the next 200 instead.
     proxy.lose_commit_answers(1);
-    let conditional = raw_put_if_none_match(&address, &commit);
+    let conditional = raw_put(&address, &commit, "{}", true);
     assert_eq!(http_status_and_body(&conditional).0, 412, "{conditional}");
     assert_eq!(
         proxy.commit_answers_lost(),
@@ -425,32 +435,15 @@ fn the_proxy_loses_only_commit_answers_and_the_store_keeps_the_commit() {
     // With retries cut: the lost commit's path is cut off unanswered from then on.
     proxy.lose_commit_answers_and_cut_retries(1);
     let third = format!("/{bucket_name}/t/_delta_log/00000000000000000002.json");
-    assert_eq!(raw_put(&address, &third, "{}"), "");
+    assert_eq!(raw_put(&address, &third, "{}", false), "");
     assert_eq!(proxy.commit_answers_lost(), 2);
     assert_eq!(
-        raw_put_if_none_match(&address, &third),
+        raw_put(&address, &third, "{}", true),
         "",
         "the retry is cut off"
     );
     assert_eq!(proxy.retries_cut(), 1);
     assert_eq!(bucket.endpoint().http_request("GET", &third).0, 200);
-}
-
-/// A conditional `PUT` (`If-None-Match: *`) of `path` through `address`, as a Delta commit
-/// is sent; the raw answer.
-fn raw_put_if_none_match(address: &str, path: &str) -> String {
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    let _ = write!(
-        stream,
-        "PUT {path} HTTP/1.1\r\nHost: {address}\r\n{TEST_AUTHORIZATION}\r\n\
-         If-None-Match: *\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
-    );
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer);
-    String::from_utf8_lossy(&answer).into_owned()
 }
 
 #[test]
@@ -460,14 +453,14 @@ fn the_proxy_injects_errors_at_the_asked_rate_without_forwarding_them() {
     let address = proxy.url.trim_start_matches("http://").to_owned();
     proxy.inject_errors_per_mille(1000);
     let path = format!("/{}/refused.txt", bucket.name());
-    let answer = raw_put(&address, &path, "x");
+    let answer = raw_put(&address, &path, "x", false);
     assert_eq!(http_status_and_body(&answer).0, 503, "{answer}");
     let (status, _) = bucket.endpoint().http_request("GET", &path);
     assert_eq!(status, 404, "an injected error never reaches the store");
     proxy.inject_errors_per_mille(300);
     let mut errors = 0;
     for n in 0..200 {
-        let answer = raw_put(&address, &format!("/{}/o-{n}", bucket.name()), "x");
+        let answer = raw_put(&address, &format!("/{}/o-{n}", bucket.name()), "x", false);
         if http_status_and_body(&answer).0 == 503 {
             errors += 1;
         }
@@ -476,7 +469,10 @@ fn the_proxy_injects_errors_at_the_asked_rate_without_forwarding_them() {
     assert!((30..=90).contains(&errors), "{errors} of 200 refused");
     assert_eq!(proxy.errors_injected(), 1 + errors);
     proxy.inject_errors_per_mille(0);
-    assert_eq!(http_status_and_body(&raw_put(&address, &path, "x")).0, 200);
+    assert_eq!(
+        http_status_and_body(&raw_put(&address, &path, "x", false)).0,
+        200
+    );
 }
 
 #[test]
@@ -486,13 +482,13 @@ fn the_proxy_can_make_the_store_ignore_conditional_puts() {
     let address = proxy.url.trim_start_matches("http://").to_owned();
     let path = format!("/{}/t/_delta_log/00000000000000000000.json", bucket.name());
     assert_eq!(
-        http_status_and_body(&raw_put_if_none_match(&address, &path)).0,
+        http_status_and_body(&raw_put(&address, &path, "{}", true)).0,
         200
     );
-    let refused = raw_put_if_none_match(&address, &path);
+    let refused = raw_put(&address, &path, "{}", true);
     assert_eq!(http_status_and_body(&refused).0, 412, "{refused}");
     proxy.ignore_conditional_puts(true);
-    let replaced = raw_put_if_none_match(&address, &path);
+    let replaced = raw_put(&address, &path, "{}", true);
     assert_eq!(http_status_and_body(&replaced).0, 200, "{replaced}");
     assert_eq!(proxy.conditions_stripped(), 1);
 }
