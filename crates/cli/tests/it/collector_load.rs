@@ -599,7 +599,7 @@ impl TableLog {
             Self::Local(dir) => dir.join(name).exists(),
             Self::S3 { bucket, prefix, .. } => {
                 let path = format!("/{}/{prefix}{name}", bucket.name());
-                bucket.endpoint().http_request("HEAD", &path).0 == 200
+                s3_request(bucket, "HEAD", &path).0 == 200
             }
         }
     }
@@ -648,7 +648,7 @@ fn s3_names(bucket: &S3Bucket, prefix: &str, start_after: Option<&str>) -> Vec<S
         } else if let Some(start_after) = start_after {
             path.push_str(&format!("&start-after={start_after}"));
         }
-        let (status, body) = bucket.endpoint().http_request("GET", &path);
+        let (status, body) = s3_request(bucket, "GET", &path);
         assert_eq!(status, 200, "listing {path}: {body}");
         names.extend(
             xml_values(&body, "Key")
@@ -660,6 +660,23 @@ fn s3_names(bucket: &S3Bucket, prefix: &str, start_after: Option<&str>) -> Vec<S
             None => return names,
         }
     }
+}
+
+/// Tries of a request to the test S3 server that answers 500.
+const S3_TRIES: usize = 10;
+
+/// A request to the test S3 server, tried again while it answers 500: moto's listings
+/// sometimes fail while other clients write the same bucket.
+fn s3_request(bucket: &S3Bucket, method: &str, path: &str) -> (u16, String) {
+    let mut answer = bucket.endpoint().http_request(method, path);
+    for _ in 1..S3_TRIES {
+        if answer.0 < 500 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        answer = bucket.endpoint().http_request(method, path);
+    }
+    answer
 }
 
 /// The texts of the elements `tag` in `xml`.
