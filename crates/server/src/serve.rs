@@ -32,7 +32,8 @@ pub async fn bind(state: &AppState) -> Result<TcpListener> {
 }
 
 /// Serves HTTP/1.1 on `listener` until `shutdown` completes; then stops accepting, lets requests
-/// in flight finish (at most `shutdown_grace_ms`), and shuts the sink down (flush, commit).
+/// in flight finish (at most `shutdown_grace_ms`, then closes their connections), and shuts the
+/// sink down (flush, commit).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -45,6 +46,10 @@ pub async fn serve(
         .keep_alive(true)
         .header_read_timeout(idle_timeout);
     let graceful = GracefulShutdown::new();
+    // Set once the grace is over (or gone with this function): every connection still open is
+    // then dropped, which closes its socket and drops the request it serves. The tasks outlive
+    // `serve` otherwise, holding requests the caller believes stopped.
+    let (close, closed) = tokio::sync::watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -70,9 +75,15 @@ pub async fn serve(
         let connection =
             http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
+        let mut closed = closed.clone();
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, %peer, "connection ended with an error");
+            tokio::select! {
+                outcome = connection => if let Err(error) = outcome {
+                    tracing::debug!(%error, %peer, "connection ended with an error");
+                },
+                _ = closed.wait_for(|closed| *closed) => {
+                    tracing::debug!(%peer, "connection closed after shutdown_grace_ms");
+                }
             }
         });
     }
@@ -88,6 +99,7 @@ pub async fn serve(
             grace_ms = grace.as_millis() as u64,
             "requests still in flight after shutdown_grace_ms; closing them"
         );
+        close.send_replace(true);
     }
     tracing::info!("flushing and committing what was acknowledged");
     state.sink().shutdown().await?;

@@ -439,3 +439,39 @@ async fn compaction_while_the_collector_commits_loses_nothing() {
     }
     assert_eq!(stored(&location).await, all);
 }
+
+/// The batch id window runs from when the batch was stored: a retry within it is recognised
+/// (stored once), a retry after it is a new batch (stored again), and that second store starts
+/// a window of its own. A window of 3 s leaves an immediate retry well within it even on a
+/// loaded machine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_id_is_a_duplicate_within_the_window_and_stored_again_after_it() {
+    const WINDOW: Duration = Duration::from_secs(3);
+    let directory = tempfile::tempdir().unwrap();
+    let location = table_in(directory.path());
+    let mut collector_options = options(&directory.path().join("wal"));
+    collector_options.wal.batch_id_window = WINDOW;
+    let collector = Collector::open(location.clone(), collector_options)
+        .await
+        .unwrap();
+    let append = || {
+        collector.append(
+            "a.example",
+            Some("batch-1"),
+            events("a.example", 1, 0, 3, false),
+        )
+    };
+    assert_eq!(append().await.unwrap(), Appended::Stored);
+    assert_eq!(append().await.unwrap(), Appended::Duplicate);
+    // The record's time was taken before the append returned: past it by more than the window
+    // now, whatever the clock's granularity.
+    tokio::time::sleep(WINDOW + Duration::from_millis(100)).await;
+    assert_eq!(append().await.unwrap(), Appended::Stored);
+    assert_eq!(append().await.unwrap(), Appended::Duplicate);
+    collector.shutdown().await.unwrap();
+    assert_eq!(collector.stats().events_appended, 6);
+    let mut twice = expected("a.example", 1, 0..3);
+    twice.extend(expected("a.example", 1, 0..3));
+    twice.sort();
+    assert_eq!(stored(&location).await, twice);
+}

@@ -1,4 +1,6 @@
-//! Named bounds: 413, 429 and 503 with `Retry-After` and a JSON body naming the bound.
+//! Named bounds: 413, 429 and 503 with `Retry-After` and a JSON body naming the bound. The
+//! bounds on time (`request_timeout_ms`, `idle_timeout_ms`, `shutdown_grace_ms`) are in
+//! `timeouts.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +10,8 @@ use axum::http::StatusCode;
 use heatlake_ingest::collector::AppendError;
 use heatlake_server::SinkError;
 
-use crate::support::{App, KEY_A, clicks, events_request, gzip, two_sites};
+use crate::held_sink::{Hold, within};
+use crate::support::{App, KEY_A, clicks, events_request, gzip, send_to, two_sites};
 
 #[tokio::test]
 async fn a_gzip_bomb_is_413_naming_the_decoded_bound() {
@@ -183,4 +186,79 @@ async fn a_batch_too_large_for_the_sink_is_413_and_a_stopping_sink_503() {
     assert_eq!(reply.json()["limit"], "shutting_down");
     assert_eq!(reply.header("retry-after"), Some("5"));
     assert_eq!(app.sink.event_count(), 0);
+}
+
+#[tokio::test]
+async fn past_concurrent_requests_max_a_request_is_503_until_one_in_flight_finishes() {
+    let mut config = two_sites();
+    config.limits.concurrent_requests_max = 2;
+    let (app, held) = App::with_held_sink(config);
+    held.hold(Hold::BeforeStoring);
+    let in_flight: Vec<_> = (0..2)
+        .map(|_| tokio::spawn(send_to(app.router.clone(), clicks_request(1))))
+        .collect();
+    held.wait_waiting(2).await;
+
+    let refused = within(
+        "the request past the bound",
+        app.post(KEY_A, clicks("a.example", 1)),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    let json = refused.json();
+    assert_eq!(
+        (&json["reason"], &json["limit"], &json["retry_after_s"]),
+        (
+            &serde_json::json!("unavailable"),
+            &serde_json::json!("concurrent_requests_max"),
+            &serde_json::json!(1)
+        )
+    );
+    assert_eq!(
+        json["error"],
+        "more than concurrent_requests_max (2) requests in flight"
+    );
+    // The health routes are outside the bound: a busy collector is alive and ready.
+    let get = |path: &str| axum::http::Request::get(path).body(Body::empty()).unwrap();
+    let healthz = within("/healthz", app.send(get("/healthz"))).await;
+    assert_eq!(
+        (healthz.status, healthz.text().as_str()),
+        (StatusCode::OK, "ok\n")
+    );
+    let readyz = within("/readyz", app.send(get("/readyz"))).await;
+    assert_eq!(readyz.status, StatusCode::OK);
+    assert_eq!(app.sink.event_count(), 0);
+
+    // One finishes; its permit goes back, and the next request is taken.
+    held.hold(Hold::Nothing);
+    held.release(1);
+    let (finished, _, mut still_in_flight) = within(
+        "one request to finish",
+        futures::future::select_all(in_flight),
+    )
+    .await;
+    let finished = finished.unwrap();
+    assert_eq!(
+        (finished.status, finished.text().as_str()),
+        (StatusCode::OK, r#"{"accepted":1}"#)
+    );
+    let taken = within("the next request", app.post(KEY_A, clicks("a.example", 3))).await;
+    assert_eq!(
+        (taken.status, taken.text().as_str()),
+        (StatusCode::OK, r#"{"accepted":3}"#)
+    );
+    held.release(1);
+    let last = within("the last request", still_in_flight.pop().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(last.status, StatusCode::OK);
+    assert_eq!(app.sink.event_count(), 5);
+}
+
+/// A `POST /v1/events` of `count` clicks of `a.example`.
+fn clicks_request(count: u32) -> axum::http::Request<Body> {
+    events_request(KEY_A)
+        .body(Body::from(clicks("a.example", count)))
+        .unwrap()
 }

@@ -13,6 +13,7 @@ mod error_doc;
     reason = "the query crate's fixture, of which these tests use a part"
 )]
 mod fixture;
+mod held_sink;
 mod hostile;
 mod limits;
 mod observe;
@@ -22,4 +23,5 @@ mod read_limits;
 mod read_support;
 mod serve;
 mod support;
+mod timeouts;
 mod tracker;

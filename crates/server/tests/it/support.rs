@@ -1,4 +1,5 @@
-//! A router over a [`MemorySink`] with two sites, and helpers to send requests to it.
+//! A router over a [`MemorySink`] (or a [`HeldSink`] in front of one) with two sites, and helpers
+//! to send requests to it.
 
 use std::sync::Arc;
 
@@ -7,9 +8,13 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use bytes::Bytes;
 use heatlake_model::privacy::ids::IdSecret;
-use heatlake_server::{AppState, MemorySink, Metrics, ServerConfig, SiteConfig, build_router};
+use heatlake_server::{
+    AppState, EventSink, MemorySink, Metrics, ServerConfig, SiteConfig, build_router,
+};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
+
+use crate::held_sink::HeldSink;
 
 /// Write key of `a.example`.
 pub const KEY_A: &str = "hlw_test_site_a_0001";
@@ -77,33 +82,50 @@ impl App {
         }
     }
 
+    /// An app over `config` whose [`MemorySink`] is behind a [`HeldSink`], which is returned
+    /// too.
+    pub fn with_held_sink(config: ServerConfig) -> (Self, Arc<HeldSink>) {
+        let sink = Arc::new(MemorySink::new());
+        let held = HeldSink::new(sink.clone());
+        let state = state_over(config, held.clone());
+        let app = Self {
+            router: build_router(state.clone()),
+            sink,
+            state,
+        };
+        (app, held)
+    }
+
     /// Sends one request.
     pub async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("the router is infallible");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .expect("the body can be read")
-            .to_bytes();
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        send_to(self.router.clone(), request).await
     }
 
     /// Posts `body` to `/v1/events` with the write key in the header.
     pub async fn post(&self, key: &str, body: impl Into<Body>) -> Reply {
         self.send(events_request(key).body(body.into()).unwrap())
             .await
+    }
+}
+
+/// Sends one request to `router` and reads the answer whole.
+pub async fn send_to(router: Router, request: Request<Body>) -> Reply {
+    let response = router
+        .oneshot(request)
+        .await
+        .expect("the router is infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("the body can be read")
+        .to_bytes();
+    Reply {
+        status,
+        headers,
+        body,
     }
 }
 
@@ -186,12 +208,16 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
 /// The state over `config` and a fresh [`MemorySink`], with a fixed id secret.
 pub fn state_over_memory(config: ServerConfig) -> (AppState, Arc<MemorySink>) {
     let sink = Arc::new(MemorySink::new());
-    let state = AppState::new(
+    (state_over(config, sink.clone()), sink)
+}
+
+/// The state over `config` and `sink`, with a fixed id secret.
+pub fn state_over(config: ServerConfig, sink: Arc<dyn EventSink>) -> AppState {
+    AppState::new(
         config,
         &IdSecret::generate_from([7; 32]),
-        sink.clone(),
+        sink,
         Metrics::new(),
     )
-    .expect("the test configuration is valid");
-    (state, sink)
+    .expect("the test configuration is valid")
 }
